@@ -1,0 +1,44 @@
+# The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests.
+
+PORT ?= 8000
+PYTHON ?= python3
+PYTEST_ARGS ?=
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when pyproject.toml changed since the last install.
+INSTALLED := $(VENV)/.installed
+INSTALLED_TEST := $(VENV)/.installed-test
+
+export TIMEBANK_ENV ?= development
+
+.PHONY: run test lint clean distclean
+
+run: $(INSTALLED)
+	$(BIN)/timebank db upgrade
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: $(INSTALLED_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED_TEST)
+	$(BIN)/ruff check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(INSTALLED_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(INSTALLED)
+
+# Removes what the tools leave behind; never instance/, which holds the database.
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

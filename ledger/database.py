@@ -1,0 +1,104 @@
+"""Connecting to the database and running a unit of work in one database transaction, retried as a whole.
+
+SQLite: every connection gets WAL, ``synchronous=FULL``, foreign keys and a busy timeout; write transactions
+open with ``BEGIN IMMEDIATE`` so two writers never deadlock upgrading a read lock.
+PostgreSQL (psycopg 3): READ COMMITTED with row locks and guarded updates; serialization failures and deadlocks
+retry the whole unit of work, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MILLISECONDS = 10_000
+MAX_ATTEMPTS = 8
+# SQLSTATEs after which PostgreSQL asks the client to retry the whole transaction.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+WRITE_OPTION = "ledger_write"
+
+
+def create_engine(url: str, **kwargs) -> Engine:
+    """An engine for ``url``, configured for the ledger's durability and concurrency rules."""
+    url_object = sa.make_url(url)
+    if url_object.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url_object, **kwargs)
+    if url_object.get_backend_name() == "postgresql" and url_object.drivername == "postgresql":
+        url_object = url_object.set(drivername="postgresql+psycopg")
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url_object, **kwargs)
+
+
+def _create_sqlite_engine(url: sa.URL, **kwargs) -> Engine:
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MILLISECONDS / 1000)
+    # Leave transaction control to us (``BEGIN`` / ``BEGIN IMMEDIATE`` below), not to the sqlite3 module.
+    connect_args["isolation_level"] = None
+    connect_args.setdefault("check_same_thread", False)
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure_connection(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        if url.database and url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MILLISECONDS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions take SQLite's write lock up front."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether ``error`` asks for the whole transaction to be tried again."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite: the busy timeout ran out while another writer held the lock.
+    return "database is locked" in str(original)
+
+
+def transact(engine: Engine, work: Callable[[Session], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+    """Run ``work(session)`` in one write transaction and commit it; retry the whole of it when the database
+    asks (serialization failure, deadlock, busy) or when a unique key was taken concurrently, at most
+    ``attempts`` times. Domain errors raised by ``work`` roll back and propagate at once."""
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    bound = write_engine(engine)
+    for attempt in range(1, attempts + 1):
+        try:
+            with Session(bound, expire_on_commit=False) as session, session.begin():
+                return work(session)
+        except sa.exc.IntegrityError:
+            # A concurrent transaction took the same idempotency key or reversed the same transaction first;
+            # the next attempt sees its row and answers as a retry would.
+            if attempt == attempts:
+                raise
+        except sa.exc.DBAPIError as error:
+            if not is_retryable(error) or attempt == attempts:
+                raise
+        time.sleep(random.uniform(0, 0.002 * 2**attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,118 @@
+"""Database fixtures shared by every test package.
+
+Database tests run once on SQLite and once on PostgreSQL. PostgreSQL needs ``TIMEBANK_TEST_DATABASE_URL``;
+without it those tests are skipped with the reason, except under ``CI=true`` where a skip is a failure, because
+CI must prove both databases. Each test session gets its own PostgreSQL schema, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+import ledger
+from ledger.database import create_engine
+from timebank import schema
+
+POSTGRESQL_URL_VARIABLE = "TIMEBANK_TEST_DATABASE_URL"
+
+
+def postgresql_base_url() -> str:
+    """The PostgreSQL test database, or skip (fail under CI) when none is configured."""
+    url = os.environ.get(POSTGRESQL_URL_VARIABLE)
+    if url:
+        return url
+    message = f"PostgreSQL tests need {POSTGRESQL_URL_VARIABLE} (e.g. postgresql://root@/timebank_test?host=/var/run/postgresql)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {message}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(message)
+
+
+def _with_search_path(url: str, schema_name: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema_name}')}"
+
+
+def fresh_postgresql_url() -> tuple[str, callable]:
+    """A URL whose connections work in a new, empty schema, and a function that drops it."""
+    base = postgresql_base_url()
+    schema_name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+        admin.dispose()
+
+    return _with_search_path(base, schema_name), drop
+
+
+def fresh_database_url(kind: str, directory) -> tuple[str, callable]:
+    """A new, empty database of ``kind`` ("sqlite" or "postgresql") and its clean-up."""
+    if kind == "sqlite":
+        return f"sqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.sqlite'}", lambda: None
+    return fresh_postgresql_url()
+
+
+DATABASE_KINDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+]
+
+
+@pytest.fixture(scope="session", params=DATABASE_KINDS)
+def database_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(database_kind, tmp_path_factory):
+    """A migrated database shared by the session's tests of this kind; tests keep apart by using own ledgers."""
+    url, drop = fresh_database_url(database_kind, tmp_path_factory.mktemp("db"))
+    schema.upgrade(url)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_database(database_kind, tmp_path):
+    """A migrated database of its own, for tests that look at the whole database (verify, tampering)."""
+    url, drop = fresh_database_url(database_kind, tmp_path)
+    schema.upgrade(url)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def session(engine):
+    """A session in one open transaction, rolled back at the end."""
+    with sa.orm.Session(engine) as session, session.begin():
+        yield session
+        session.rollback()
+
+
+def new_book(engine, *, accounts: int, floor: int | None = -600, ceiling: int | None = 2400):
+    """A committed ledger with ``accounts`` member accounts; returns (ledger_id, [account ids])."""
+
+    def work(session):
+        book = ledger.create_ledger(session, name=f"book-{uuid.uuid4().hex[:6]}")
+        opened = [
+            ledger.open_account(session, ledger_id=book.id, kind="member", floor=floor, ceiling=ceiling).id
+            for _ in range(accounts)
+        ]
+        return book.id, opened
+
+    return ledger.transact(engine, work)

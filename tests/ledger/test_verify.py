@@ -1,0 +1,118 @@
+"""Verification finds the books intact, and catches edits made behind the ledger's back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import ledger
+from ledger.database import create_engine
+from tests.conftest import new_book
+
+
+@pytest.fixture
+def books(fresh_database):
+    """A database of its own with a little history: transfers, a hold, a posted hold, a reversal."""
+    engine = create_engine(fresh_database)
+    book, (ans, bert, cor) = new_book(engine, accounts=3)
+
+    def history(session):
+        ids = []
+        for payer, payee, amount in ((ans, bert, 60), (bert, cor, 30), (cor, ans, 10)):
+            command = ledger.transfer(ledger_id=book, debit_account_id=payer, credit_account_id=payee, amount=amount)
+            ids.append(ledger.post(session, command).id)
+        hold = ledger.post(
+            session,
+            ledger.transfer(ledger_id=book, debit_account_id=ans, credit_account_id=cor, amount=5, pending=True),
+        )
+        ledger.post_pending(session, transaction_id=hold.id)
+        ledger.post(
+            session,
+            ledger.transfer(ledger_id=book, debit_account_id=ans, credit_account_id=cor, amount=7, pending=True),
+        )
+        ledger.reverse(session, transaction_id=ids[1], reason="wrong person")
+        return ids
+
+    transaction_ids = ledger.transact(engine, history)
+    yield engine, transaction_ids, (ans, bert, cor)
+    engine.dispose()
+
+
+def verify(engine):
+    with sa.orm.Session(engine) as session:
+        return ledger.verify(session)
+
+
+def tamper(engine, sql, **parameters):
+    with engine.begin() as connection:
+        connection.execute(sa.text(sql), parameters)
+
+
+def test_untouched_books_verify(books):
+    engine, transaction_ids, _ = books
+    report = verify(engine)
+    assert report.ok, report.summary()
+    assert (report.ledgers, report.accounts, report.transactions, report.entries) == (1, 3, 6, 12)
+
+
+def test_a_hand_edited_entry_amount_is_caught(books):
+    engine, transaction_ids, _ = books
+    tamper(
+        engine,
+        "UPDATE ledger_entry SET amount = amount + 1 WHERE transaction_id = :id AND amount > 0",
+        id=transaction_ids[0],
+    )
+    report = verify(engine)
+    assert not report.ok
+    assert report.problems[0].table == "ledger_transaction" and report.problems[0].row_id == transaction_ids[0]
+    assert "sum" in report.problems[0].message
+
+
+def test_a_transaction_turned_around_by_hand_is_caught_by_the_hash(books):
+    engine, transaction_ids, _ = books
+    tamper(engine, "UPDATE ledger_entry SET amount = -amount WHERE transaction_id = :id", id=transaction_ids[0])
+    report = verify(engine)
+    assert str(report.problems[0]) == f"ledger_transaction id={transaction_ids[0]}: hash does not match its content"
+
+
+def test_a_deleted_transaction_is_caught(books):
+    engine, transaction_ids, _ = books
+    tamper(engine, "DELETE FROM ledger_entry WHERE transaction_id = :id", id=transaction_ids[2])
+    tamper(engine, "DELETE FROM ledger_transaction WHERE id = :id", id=transaction_ids[2])
+    report = verify(engine)
+    assert not report.ok
+    assert report.problems[0].table == "ledger_transaction"
+    assert "sequence" in report.problems[0].message
+    assert any(problem.table == "ledger_account" for problem in report.problems)
+
+
+def test_a_changed_account_balance_is_caught(books):
+    engine, _, (ans, _, _) = books
+    tamper(engine, "UPDATE ledger_account SET balance = balance + 600 WHERE id = :id", id=ans)
+    report = verify(engine)
+    assert report.problems[0].table == "ledger_account" and report.problems[0].row_id == ans
+    assert report.problems[0].message.startswith("balance is")
+    assert any("balances sum to 600" in problem.message for problem in report.problems)
+
+
+def test_a_changed_memo_breaks_the_hash_chain(books):
+    engine, transaction_ids, _ = books
+    tamper(engine, "UPDATE ledger_transaction SET memo = 'edited' WHERE id = :id", id=transaction_ids[1])
+    report = verify(engine)
+    assert str(report.problems[0]) == f"ledger_transaction id={transaction_ids[1]}: hash does not match its content"
+
+
+def test_a_pending_hold_flipped_to_posted_by_hand_is_caught(books):
+    engine, _, _ = books
+    tamper(engine, "UPDATE ledger_transaction SET state = 'posted' WHERE state = 'pending'")
+    report = verify(engine)
+    assert not report.ok
+    assert any("pending" in problem.message or "posting" in problem.message for problem in report.problems)
+
+
+def test_verification_reports_progress(books):
+    engine, _, _ = books
+    calls = []
+    with sa.orm.Session(engine) as session:
+        ledger.verify(session, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (6, 6)
