@@ -26,6 +26,7 @@ SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
 }
 # 64-bit ids where history grows without end; SQLite's rowid alias must be spelled INTEGER.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

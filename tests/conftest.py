@@ -116,3 +116,27 @@ def new_book(engine, *, accounts: int, floor: int | None = -600, ceiling: int | 
         return book.id, opened
 
     return ledger.transact(engine, work)
+
+
+@pytest.fixture(scope="session")
+def db(engine):
+    """The time bank's use-case runner on the session's database."""
+    from timebank.database import Database
+
+    return Database(engine)
+
+
+@pytest.fixture
+def world(db):
+    """A fresh community with an administrator, a coordinator, a safeguarding officer and three members."""
+    from tests.world import build_world
+
+    return build_world(db)
+
+
+@pytest.fixture
+def other_world(db):
+    """A second community, for checks that one community's people cannot reach another's objects."""
+    from tests.world import build_world
+
+    return build_world(db)

@@ -13,6 +13,7 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from alembic import context
 
+import timebank.models  # noqa: F401  (registers the time bank's tables in the metadata)
 from ledger.database import create_engine
 from ledger.models import metadata
 
