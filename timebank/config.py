@@ -40,6 +40,13 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 64 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Email: with SMTP_HOST unset, messages are written to the log (the `timebank.mail` logger) instead.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = True
+    SMTP_SENDER: str | None = None
 
 
 def defaults() -> dict[str, Any]:
