@@ -205,7 +205,8 @@ class Exchange(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("helper_membership_id <> helped_membership_id", name="ck_exchange_two_people"),
         sa.CheckConstraint("minutes IS NULL OR minutes > 0", name="ck_exchange_minutes_positive"),
-        sa.Index("ix_exchange_community_status", "community_id", "status"),
+        # The funder report reads one period of confirmed exchanges of one community.
+        sa.Index("ix_exchange_community_status_confirmed", "community_id", "status", "confirmed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

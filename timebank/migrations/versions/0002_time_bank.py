@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Created: 2026-11-27 21:01:16.254203
+Created: 2026-11-27 21:16:35.717531
 """
 
 from __future__ import annotations
@@ -296,7 +296,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange")),
     )
     with op.batch_alter_table("exchange", schema=None) as batch_op:
-        batch_op.create_index("ix_exchange_community_status", ["community_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_exchange_community_status_confirmed", ["community_id", "status", "confirmed_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_exchange_helped_membership_id"), ["helped_membership_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_exchange_helper_membership_id"), ["helper_membership_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_exchange_listing_id"), ["listing_id"], unique=False)
@@ -393,7 +395,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_exchange_listing_id"))
         batch_op.drop_index(batch_op.f("ix_exchange_helper_membership_id"))
         batch_op.drop_index(batch_op.f("ix_exchange_helped_membership_id"))
-        batch_op.drop_index("ix_exchange_community_status")
+        batch_op.drop_index("ix_exchange_community_status_confirmed")
 
     op.drop_table("exchange")
     with op.batch_alter_table("safeguarding_read", schema=None) as batch_op:
