@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 import ledger
 from ledger.core import utc_now
-from timebank import access, audit, errors, passwords, validation
+from timebank import access, audit, errors, notifications, passwords, validation
 from timebank.access import Actor
 from timebank.communities import MEMBER_KIND
 from timebank.models import Community, Membership, MembershipStatus, Role, User
@@ -196,6 +196,7 @@ def approve_member(*, session: Session, actor: Actor, membership_id: int, now: d
         subject_id=membership.id,
         now=now,
     )
+    _tell_applicant(session, community, membership, kind="application_approved", now=now)
     session.commit()
     return membership
 
@@ -217,8 +218,20 @@ def decline_member(
         reason=reason,
         now=now,
     )
+    _tell_applicant(session, community, membership, kind="application_declined", now=now, reason=reason)
     session.commit()
     return membership
+
+
+def _tell_applicant(session, community, membership, *, kind: str, now, **context) -> None:
+    notifications.notify(
+        session,
+        user_id=membership.user_id,
+        kind=kind,
+        context={"community_name": community.name, **context},
+        community_id=community.id,
+        now=now,
+    )
 
 
 def _managed_member(session: Session, actor: Actor, membership_id: int) -> Membership:

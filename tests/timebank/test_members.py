@@ -398,3 +398,29 @@ def test_a_user_chooses_language_and_notification_mode(world, db):
 
 def test_the_ledger_sums_to_zero_after_admissions(world, db):
     assert db.read(lambda *, session: ledger.ledger_balance_total(session, world.community.ledger_id)) == 0
+
+
+def test_an_applicant_hears_of_the_decision_in_their_own_language(world, db):
+    from timebank.models import OutboxMessage
+
+    english = Person(user=add_user(db, language="en"))
+    dutch = Person(user=add_user(db, language="nl"))
+    for person in (english, dutch):
+        person.membership = db.run(
+            members.apply_to_join, actor=person.actor, community_id=world.community_id, display_name="Nieuw"
+        )
+    db.run(members.approve_member, actor=world.coordinator.actor, membership_id=english.id)
+    db.run(members.decline_member, actor=world.coordinator.actor, membership_id=dutch.id, reason="de bank is vol")
+
+    def messages_for(user_id):
+        return db.read(
+            lambda *, session: list(
+                session.execute(sa.select(OutboxMessage).where(OutboxMessage.user_id == user_id)).scalars()
+            )
+        )
+
+    (approved,) = messages_for(english.user.id)
+    (declined,) = messages_for(dutch.user.id)
+    assert approved.kind == "application_approved" and approved.language == "en"
+    assert declined.kind == "application_declined" and declined.language == "nl"
+    assert "de bank is vol" in declined.body
