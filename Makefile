@@ -15,6 +15,7 @@ export TIMEBANK_ENV ?= development
 
 run: $(INSTALLED)
 	$(BIN)/timebank db upgrade
+	$(BIN)/timebank demo --if-empty
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(INSTALLED_TEST)

@@ -6,6 +6,8 @@ an outdated schema: ``timebank db upgrade`` is how an outdated schema gets fixed
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, NoAppException, with_appcontext
@@ -13,9 +15,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import ledger
-from timebank import schema
+from timebank import communities, schema
+from timebank.access import Actor
 from timebank.app import create_app
 from timebank.config import ConfigError
+from timebank.database import Database
+from timebank.demo import create_demo, demo_exists
+from timebank.notifications import transport_from_settings
+from timebank.tick import run_tick
 
 
 def create_cli_app() -> Flask:
@@ -91,6 +98,46 @@ def verify_command() -> None:
         raise click.exceptions.Exit(1)
 
 
+@click.command("tick")
+@with_appcontext
+def tick_command() -> None:
+    """Run the periodic jobs once: expire listings and holds, confirm due claims, remind, deliver messages.
+
+    Safe to run from cron every few minutes, and twice at once."""
+    report = run_tick(Database(_engine()), transport=transport_from_settings(current_app.config))
+    click.echo(report.summary())
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and say so) when the database holds a community already.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Create the demo community "Buurtbank Oosterpark" with a few months of history, and print its logins."""
+    database = Database(_engine())
+    if if_empty and database.read(communities.visible_communities, actor=Actor.system_job("demo")):
+        click.echo("The database holds a community already; no demo data added.")
+        return
+    if demo_exists(database):
+        raise click.ClickException("The demo community exists already.")
+    with click.progressbar(length=100, label="Building Buurtbank Oosterpark", file=sys.stderr) as bar:
+        shown = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            percent = done * 100 // max(total, 1)
+            bar.update(percent - shown)
+            shown = percent
+
+        logins = create_demo(database, progress=progress)
+    click.echo(
+        f"{logins.community_name} is ready, with {logins.exchanges} exchanges of history.\n"
+        f"Log in with password {logins.password!r} as:\n"
+        f"  a member:        {logins.member_email}\n"
+        f"  a coordinator:   {logins.coordinator_email}\n"
+        f"  an administrator: {logins.administrator_email}"
+    )
+
+
 main = FlaskGroup(
     name="timebank",
     help="Run and look after a Timebank service. Configured by TIMEBANK_ environment variables.",
@@ -100,3 +147,5 @@ main = FlaskGroup(
 )
 main.add_command(db)
 main.add_command(verify_command)
+main.add_command(tick_command)
+main.add_command(demo_command)
