@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.core import utc_now
 from ledger.models import Account, AccountStatus
-from timebank import access, audit, errors, safeguarding, validation
+from timebank import access, audit, errors, notifications, safeguarding, validation
 from timebank.access import Actor
 from timebank.listings import find_listing
 from timebank.members import first_name
@@ -290,6 +290,14 @@ def invite_member(
             details={"listing_id": listing.id, "membership_id": invitee.id},
             now=now,
         )
+    notifications.notify(
+        session,
+        user_id=invitee.user_id,
+        kind="invitation",
+        context={"inviter_name": inviter.display_name, "listing_title": listing.title},
+        community_id=listing.community_id,
+        now=now,
+    )
     session.commit()
     return invitation
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.world import START
 from timebank import audit, communities, errors, listings, matching, members
 from timebank.bookkeeping import post_transfer
-from timebank.models import Invitation, SafeguardingCheck
+from timebank.models import Invitation, OutboxMessage, SafeguardingCheck
 
 NOW = START  # Monday 2 March 2026, 10:00 in Amsterdam (UTC+1 until 29 March)
 FRIDAY_EVENING = (datetime(2026, 3, 6, 18, 0, tzinfo=UTC), datetime(2026, 3, 6, 21, 0, tzinfo=UTC))  # 19-22 local
@@ -313,6 +313,13 @@ def test_the_requester_invites_a_member_who_then_sees_the_invitation(world):
     assert (page.invitations[0].listing.id, page.invitations[0].invited_by_name) == (request.id, "Ans")
     assert open_invitations(world, world.cor).invitations == []
     assert invitation_actions(world) == []
+    queued = world.db.read(
+        lambda *, session: session.execute(
+            sa.select(OutboxMessage.kind, OutboxMessage.body).where(OutboxMessage.user_id == world.bert.user.id)
+        ).all()
+    )
+    invitations = [body for kind, body in queued if kind == "invitation"]
+    assert len(invitations) == 1 and "Ans" in invitations[0]
 
 
 def test_an_invitation_by_a_coordinator_is_recorded_in_the_audit_log(world):
