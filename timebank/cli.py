@@ -15,12 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import ledger
-from timebank import communities, schema
+from timebank import communities, members, schema
 from timebank.access import Actor
 from timebank.app import create_app
 from timebank.config import ConfigError
 from timebank.database import Database
 from timebank.demo import create_demo, demo_exists
+from timebank.errors import DomainError
 from timebank.notifications import transport_from_settings
 from timebank.tick import run_tick
 
@@ -138,6 +139,22 @@ def demo_command(if_empty: bool) -> None:
     )
 
 
+@click.command("create-admin")
+@click.argument("email")
+@click.password_option(help="The new administrator's password (asked for when not given).")
+@click.option("--language", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@with_appcontext
+def create_admin_command(email: str, password: str, language: str) -> None:
+    """Create an administrator of the installation, who can then create communities."""
+    try:
+        user = Database(_engine()).run(
+            members.create_administrator, email=email, password=password, preferred_language=language
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Administrator {user.email} created.")
+
+
 main = FlaskGroup(
     name="timebank",
     help="Run and look after a Timebank service. Configured by TIMEBANK_ environment variables.",
@@ -149,3 +166,4 @@ main.add_command(db)
 main.add_command(verify_command)
 main.add_command(tick_command)
 main.add_command(demo_command)
+main.add_command(create_admin_command)

@@ -51,6 +51,19 @@ def register_user(
     return user
 
 
+def create_administrator(
+    *, session: Session, email: str, password: str, preferred_language: str = "nl", now: datetime | None = None
+) -> User:
+    """An administrator of the installation (who creates communities and names safeguarding officers). Only the
+    command line offers this: whoever runs it already controls the server."""
+    user = register_user(
+        session=session, email=email, password=password, preferred_language=preferred_language, now=now
+    )
+    user.is_administrator = True
+    session.commit()
+    return user
+
+
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
     """The user with this email and password, or None; upgrades a weaker stored hash on success."""
     if not isinstance(email, str) or len(email) > 254:

@@ -123,3 +123,40 @@ def test_verify_fails_naming_the_account_whose_balance_was_edited_by_hand(run, m
     assert lines[1].startswith(f"  ledger_account id={ans}: balance is -85")
     assert lines[0].endswith(lines[1].strip())
     assert lines[2].startswith("  ledger_ledger id=") and "sum to 5" in lines[2]
+
+
+def test_create_admin_makes_an_administrator_who_can_log_in_and_refuses_a_weak_password(run, migrated_database_url):
+    from timebank.database import Database
+
+    result = run(migrated_database_url, "create-admin", "Beheer@Example.org", "--password", "a good long passphrase")
+    assert result.exit_code == 0, result.output
+    assert "Administrator beheer@example.org created." in result.stdout
+    weak = CliRunner().invoke(
+        main,
+        ["create-admin", "other@example.org", "--password", "password123"],
+        env={"TIMEBANK_ENV": "testing", "TIMEBANK_DATABASE_URL": migrated_database_url},
+    )
+    assert weak.exit_code == 1 and "too common" in weak.output
+    engine = ledger.create_engine(migrated_database_url)
+    try:
+        from timebank import members
+
+        user = Database(engine).run(members.authenticate, email="beheer@example.org", password="a good long passphrase")
+        assert user is not None and user.is_administrator
+    finally:
+        engine.dispose()
+
+
+def test_demo_if_empty_builds_once_and_then_leaves_the_database_alone(run, migrated_database_url):
+    first = run(migrated_database_url, "demo", "--if-empty")
+    assert first.exit_code == 0, first.output
+    assert "Log in with password" in first.stdout and "carla@oosterpark.example" in first.stdout
+    second = run(migrated_database_url, "demo", "--if-empty")
+    assert second.exit_code == 0 and "no demo data added" in second.stdout
+    assert run(migrated_database_url, "verify").exit_code == 0
+
+
+def test_tick_reports_what_it_did(run, migrated_database_url):
+    result = run(migrated_database_url, "tick")
+    assert result.exit_code == 0, result.output
+    assert "listings expired: 0" in result.stdout and "messages sent: 0" in result.stdout

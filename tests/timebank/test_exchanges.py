@@ -96,8 +96,12 @@ def event_kinds(db, world, exchange_id):
 
 
 def messages_to(db, person):
-    """The kinds of the messages queued for a person, oldest first."""
-    query = sa.select(OutboxMessage.kind).where(OutboxMessage.user_id == person.user.id).order_by(OutboxMessage.id)
+    """The kinds of the messages about exchanges queued for a person, oldest first (not the welcome message)."""
+    query = (
+        sa.select(OutboxMessage.kind)
+        .where(OutboxMessage.user_id == person.user.id, OutboxMessage.kind != "application_approved")
+        .order_by(OutboxMessage.id)
+    )
     return db.read(lambda *, session: list(session.scalars(query)))
 
 
