@@ -253,21 +253,25 @@ def _managed_member(session: Session, actor: Actor, membership_id: int) -> Membe
     return membership
 
 
-def suspend_member(
-    *, session: Session, actor: Actor, membership_id: int, reason: str, now: datetime | None = None
+def _switch_status(
+    session: Session, actor: Actor, membership_id: int, reason: str, *, to: MembershipStatus, now: datetime | None
 ) -> Membership:
-    """Suspend an active member (coordinators): the account is frozen until reinstated."""
+    """Suspend an active member or reinstate a suspended one: the status, the account frozen or open again, and
+    the audit log, with the coordinator's reason."""
     reason = validation.text("reason", reason, maximum=500, required=True)
     membership = _managed_member(session, actor, membership_id)
-    if membership.status != MembershipStatus.ACTIVE.value:
-        raise errors.Conflict(f"only an active member can be suspended; this one is {membership.status}")
-    membership.status, membership.decision_reason = MembershipStatus.SUSPENDED.value, reason
-    ledger.freeze_account(session, account_id=membership.account_id)
+    suspending = to is MembershipStatus.SUSPENDED
+    expected = MembershipStatus.ACTIVE if suspending else MembershipStatus.SUSPENDED
+    if membership.status != expected.value:
+        verb = "suspended" if suspending else "reinstated"
+        raise errors.Conflict(f"only a member who is {expected.value} can be {verb}; this one is {membership.status}")
+    membership.status, membership.decision_reason = to.value, reason
+    (ledger.freeze_account if suspending else ledger.unfreeze_account)(session, account_id=membership.account_id)
     audit.record(
         session,
         actor=actor,
         community_id=membership.community_id,
-        action="member.suspended",
+        action="member.suspended" if suspending else "member.reinstated",
         subject_type="membership",
         subject_id=membership.id,
         reason=reason,
@@ -275,29 +279,20 @@ def suspend_member(
     )
     session.commit()
     return membership
+
+
+def suspend_member(
+    *, session: Session, actor: Actor, membership_id: int, reason: str, now: datetime | None = None
+) -> Membership:
+    """Suspend an active member (coordinators): the account is frozen until reinstated."""
+    return _switch_status(session, actor, membership_id, reason, to=MembershipStatus.SUSPENDED, now=now)
 
 
 def reinstate_member(
     *, session: Session, actor: Actor, membership_id: int, reason: str, now: datetime | None = None
 ) -> Membership:
-    reason = validation.text("reason", reason, maximum=500, required=True)
-    membership = _managed_member(session, actor, membership_id)
-    if membership.status != MembershipStatus.SUSPENDED.value:
-        raise errors.Conflict(f"only a suspended member can be reinstated; this one is {membership.status}")
-    membership.status, membership.decision_reason = MembershipStatus.ACTIVE.value, reason
-    ledger.unfreeze_account(session, account_id=membership.account_id)
-    audit.record(
-        session,
-        actor=actor,
-        community_id=membership.community_id,
-        action="member.reinstated",
-        subject_type="membership",
-        subject_id=membership.id,
-        reason=reason,
-        now=now,
-    )
-    session.commit()
-    return membership
+    """Reinstate a suspended member (coordinators): the account is open again."""
+    return _switch_status(session, actor, membership_id, reason, to=MembershipStatus.ACTIVE, now=now)
 
 
 def leave_community(
