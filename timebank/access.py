@@ -23,6 +23,9 @@ class Actor:
     is_administrator: bool = False
     # A system job (tick, demo data) acts with the rights of an administrator, under this name.
     system: str | None = None
+    # A partner app's key: it administers one community, within the scopes the API checks; no member, no user.
+    partner_key_id: int | None = None
+    partner_community_id: int | None = None
 
     @classmethod
     def for_user(cls, user: User) -> Actor:
@@ -32,10 +35,25 @@ class Actor:
     def system_job(cls, name: str) -> Actor:
         return cls(user_id=None, is_administrator=True, system=name)
 
+    @classmethod
+    def partner(cls, *, key_id: int, community_id: int) -> Actor:
+        return cls(user_id=None, partner_key_id=key_id, partner_community_id=community_id)
+
     @property
     def label(self) -> str:
         """How the ledger and the audit log name this actor."""
-        return f"system:{self.system}" if self.system else f"user:{self.user_id}"
+        if self.system:
+            return f"system:{self.system}"
+        if self.partner_key_id is not None:
+            return f"partner:{self.partner_key_id}"
+        return f"user:{self.user_id}"
+
+    def administers(self, community_id: int) -> bool:
+        """Whether the actor has a coordinator's reach in this community without being a member of it: an
+        administrator of the installation anywhere, a partner key in its own community."""
+        return self.is_administrator or (
+            self.partner_community_id is not None and self.partner_community_id == community_id
+        )
 
 
 def get_community(session: Session, community_id: int) -> Community:
@@ -67,9 +85,9 @@ def require_member(session: Session, actor: Actor, community_id: int) -> Members
 
 
 def require_coordinator(session: Session, actor: Actor, community_id: int) -> Membership | None:
-    """The actor's coordinator membership (None for an administrator of the installation)."""
+    """The actor's coordinator membership (None for an administrator of the installation or a partner key)."""
     get_community(session, community_id)
-    if actor.is_administrator:
+    if actor.administers(community_id):
         return membership_of(session, actor, community_id)
     membership = require_member(session, actor, community_id)
     if membership.role != Role.COORDINATOR.value:
@@ -89,7 +107,7 @@ def require_safeguarding_officer(session: Session, actor: Actor, community_id: i
 
 
 def is_coordinator(session: Session, actor: Actor, community_id: int) -> bool:
-    if actor.is_administrator:
+    if actor.administers(community_id):
         return True
     membership = membership_of(session, actor, community_id)
     return (
@@ -104,7 +122,7 @@ def get_membership(session: Session, actor: Actor, membership_id: int) -> Member
     membership = session.get(Membership, membership_id)
     if membership is None:
         raise errors.NotFound("no such member", membership_id=membership_id)
-    if actor.is_administrator:
+    if actor.administers(membership.community_id):
         return membership
     own = membership_of(session, actor, membership.community_id)
     if own is None or own.status != MembershipStatus.ACTIVE.value:

@@ -12,8 +12,10 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 import ledger
+from api import init_api
 from timebank import schema
 from timebank.config import check_config, load_config
+from timebank.database import Database
 from timebank.web import blueprint as web_blueprint
 
 EXTENSION_NAME = "timebank"
@@ -29,6 +31,7 @@ class Resources:
     """What the app's requests share, kept in ``app.extensions["timebank"]``."""
 
     engine: Engine
+    database: Database
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -48,8 +51,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     engine = create_database_engine(app.config)
     if app.config["CHECK_SCHEMA_ON_START"]:
         _require_current_schema(engine)
-    app.extensions[EXTENSION_NAME] = Resources(engine=engine)
+    app.extensions[EXTENSION_NAME] = Resources(engine=engine, database=Database(engine))
     app.register_blueprint(web_blueprint)
+    init_api(app)
     return app
 
 

@@ -226,7 +226,9 @@ def categories(*, session: Session, community_id: int, include_retired: bool = F
 def visible_communities(*, session: Session, actor: Actor) -> list[Community]:
     """The communities the actor belongs to (any status but declined), or all for an administrator."""
     query = sa.select(Community).order_by(Community.name)
-    if not actor.is_administrator:
+    if actor.partner_community_id is not None and not actor.is_administrator:
+        query = query.where(Community.id == actor.partner_community_id)
+    elif not actor.is_administrator:
         query = query.join(Membership, Membership.community_id == Community.id).where(
             Membership.user_id == actor.user_id, Membership.status != MembershipStatus.DECLINED.value
         )

@@ -109,7 +109,7 @@ def own_active_membership(
     community's object is reported as not found; a suspended or departed member is told so."""
     membership = access.membership_of(session, actor, community_id)
     if membership is None:
-        if actor.is_administrator:
+        if actor.administers(community_id):
             raise errors.NotAllowed("only members of this community take part in its exchanges")
         raise missing
     require_active(membership, whose="your")
@@ -602,7 +602,7 @@ def _member_to_list(session: Session, actor: Actor, community_id: int, membershi
         if own is None:
             raise errors.NotFound("no such community", community_id=community_id)
         return own
-    if own is None and not actor.is_administrator:
+    if own is None and not actor.administers(community_id):
         raise errors.NotFound("no such member", membership_id=membership_id)
     member = access.get_in_community(
         session, Membership, identifier("membership_id", membership_id), community_id, what="member"

@@ -62,7 +62,7 @@ def find_listing(
     listing = session.get(Listing, listing_id, with_for_update=for_update) if valid else None
     if listing is None:
         raise errors.NotFound("no such listing", listing_id=listing_id)
-    if actor.is_administrator:
+    if actor.administers(listing.community_id):
         return listing, access.membership_of(session, actor, listing.community_id)
     membership = access.membership_of(session, actor, listing.community_id)
     if membership is None:
@@ -72,7 +72,7 @@ def find_listing(
 
 def _require_reader(session: Session, actor: Actor, community_id: int) -> None:
     """Members of the community read its listings; so does an administrator of the installation."""
-    if actor.is_administrator:
+    if actor.administers(community_id):
         access.get_community(session, community_id)
     else:
         access.require_member(session, actor, community_id)

@@ -598,7 +598,7 @@ def list_members(
 ) -> MemberPage:
     """Members of a community by id. Members see active members; coordinators any status (applicants too)."""
     validation.choice("status", status, [item.value for item in MembershipStatus])
-    if status != MembershipStatus.ACTIVE.value or actor.is_administrator:
+    if status != MembershipStatus.ACTIVE.value or actor.administers(community_id):
         access.require_coordinator(session, actor, community_id)
     else:
         access.require_member(session, actor, community_id)

@@ -332,3 +332,58 @@ class OutboxMessage(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A member's personal token for the API: acts as that person. Only a hash of the secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=80)
+    secret_hash: str = Field(max_length=64)
+    # The first characters of the secret, so that a person can tell their tokens apart.
+    hint: str = Field(max_length=12)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PartnerKey(SQLModel, table=True):
+    """A partner app's key: belongs to one community and carries scopes. Only a hash of the secret is kept."""
+
+    __tablename__ = "partner_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=80)
+    scopes: list = Field(default_factory=list, sa_type=sa.JSON)
+    secret_hash: str = Field(max_length=64)
+    hint: str = Field(max_length=12)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """An API request made with an Idempotency-Key: while it runs, and the response a retry gets afterwards."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (
+        sa.UniqueConstraint("caller", "key", name="uq_api_idempotency_caller_key"),
+        sa.Index("ix_api_idempotency_created_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    # Whose key it is: "user:5" or "partner:3"; keys are scoped to the caller.
+    caller: str = Field(max_length=80)
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=500)
+    request_hash: str = Field(max_length=64)
+    # "in_flight" while the first request runs, then "done".
+    state: str = Field(default="in_flight", max_length=16)
+    response_status: int | None = Field(default=None)
+    response_body: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -8,7 +8,7 @@ the members whose claim confirms itself within a day are reminded once, and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,9 +17,11 @@ import ledger
 from ledger.core import utc_now
 from timebank import listings, notifications, payments
 from timebank.database import Database
-from timebank.models import Exchange, ExchangeEvent, Membership
+from timebank.models import Exchange, ExchangeEvent, IdempotencyRecord, Membership
 
 REMINDER_EVENT = "reminded"
+# api.md promises to keep idempotency keys at least 24 hours.
+IDEMPOTENCY_KEPT_FOR = timedelta(hours=48)
 REMINDER_HOURS = 24
 
 
@@ -47,6 +49,15 @@ def expire_holds(*, session: Session, now: datetime | None = None) -> int:
     voided = ledger.expire_due(session, now=utc_now(now))
     session.commit()
     return len(voided)
+
+
+def forget_idempotency_keys(*, session: Session, now: datetime | None = None) -> int:
+    """Forget the API's idempotency records older than 48 hours; returns how many."""
+    result = session.execute(
+        sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utc_now(now) - IDEMPOTENCY_KEPT_FOR)
+    )
+    session.commit()
+    return result.rowcount
 
 
 def queue_confirmation_reminders(*, session: Session, now: datetime | None = None) -> int:
@@ -102,6 +113,7 @@ def run_tick(database: Database, *, transport, now: datetime | None = None) -> T
     confirmation = database.run(payments.confirm_due_exchanges, now=now)
     holds = database.run(expire_holds, now=now)
     reminders = database.run(queue_confirmation_reminders, now=now)
+    database.run(forget_idempotency_keys, now=now)
     delivery = notifications.deliver_due(database, now=now, transport=transport)
     return TickReport(
         listings_expired=expired,

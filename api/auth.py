@@ -1,0 +1,75 @@
+"""Who is calling: ``Authorization: Bearer <token>`` — a member's personal token or a partner app's key.
+
+A route says what it needs with ``@requires(...)``: any caller, or a partner key with a given scope, or a person
+(partner keys refused). The decorator also writes the security requirement and the 401/403 answers into the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, request
+
+from api.problems import problem
+from timebank import credentials
+from timebank.credentials import Caller
+
+SECURITY_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "tb_m_… or tb_p_… token"}}
+
+
+def current_caller() -> Caller | None:
+    """The caller of this request, authenticated once and remembered."""
+    if "caller" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        caller = None
+        if scheme.lower() == "bearer" and token.strip():
+            database = current_app.extensions["timebank"].database
+            caller = database.read(credentials.authenticate_bearer, token=token.strip())
+        g.caller = caller
+    return g.caller
+
+
+def _refusal(caller: Caller | None, *, scope: str | None, people_only: bool):
+    if caller is None:
+        return problem(
+            401,
+            "unauthenticated",
+            "send a valid token: Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": 'Bearer realm="timebank"'},
+        )
+    if caller.scopes is None:
+        return None
+    if people_only:
+        return problem(403, "not_allowed", "this operation is for members' personal tokens, not partner keys")
+    if scope is not None and scope not in caller.scopes:
+        return problem(403, "insufficient_scope", f"this partner key lacks the scope {scope}", required_scope=scope)
+    if scope is None:
+        return problem(403, "not_allowed", "partner keys cannot use this operation")
+    return None
+
+
+def requires(*, scope: str | None = None, people_only: bool = False):
+    """Authenticate the caller; a partner key needs ``scope`` (and is refused where ``people_only``)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            refusal = _refusal(current_caller(), scope=scope, people_only=people_only)
+            if refusal is not None:
+                return refusal
+            return view(*args, **kwargs)
+
+        apidoc = getattr(wrapper, "_apidoc", {})
+        wrapper._apidoc = {**apidoc, "manual_doc": {**apidoc.get("manual_doc", {}), "security": [{"bearerAuth": []}]}}
+        wrapper._required_scope = scope
+        wrapper._people_only = people_only
+        return wrapper
+
+    return decorate
+
+
+def actor():
+    """The acting ``timebank.access.Actor`` of this request (after ``requires``)."""
+    return current_caller().actor

@@ -1,0 +1,101 @@
+"""What every resource shares: strict schemas, opaque ids, cursor pages, and running a use case as the caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from flask import current_app
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from api.auth import actor
+
+MAX_PAGE_SIZE = 100
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused, so a client can never set ``balance`` or ``role`` by adding a field."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class Id(fields.Field):
+    """An opaque id: a string in JSON; the code holds a positive integer."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value.isdigit() or len(value) > 18 or int(value) < 1:
+            raise ValidationError("not a valid id")
+        return int(value)
+
+    def _jsonschema_type_mapping(self):
+        return {"type": "string", "pattern": "^[0-9]{1,18}$"}
+
+
+def parse_id(value: str) -> int | None:
+    """A path's id, or None when it cannot name anything (the route then answers 404)."""
+    return int(value) if value.isdigit() and len(value) <= 18 and int(value) > 0 else None
+
+
+def Minutes(**kwargs):  # noqa: N802 (a field factory, read like a field class)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=12 * 60), **kwargs)
+
+
+def Text(maximum: int, **kwargs):  # noqa: N802
+    return fields.String(validate=validate.Length(max=maximum), **kwargs)
+
+
+class PageArgs(StrictSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+def encode_cursor(value) -> str | None:
+    """An opaque cursor from a use case's keyset value (None at the end)."""
+    if value is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, kind=int):
+    """The keyset value inside a cursor; a malformed one is refused as invalid input."""
+    from timebank.errors import InvalidInput
+
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("the cursor is not valid", field="cursor") from None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidInput("the cursor is not valid", field="cursor")
+    return value
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """A page of items: ``{"data": [...], "next_cursor": "..." | null}``."""
+    return type(
+        name,
+        (Schema,),
+        {"data": fields.List(fields.Nested(item_schema)), "next_cursor": fields.String(allow_none=True)},
+    )
+
+
+def page(items, next_value) -> dict:
+    return {"data": list(items), "next_cursor": encode_cursor(next_value)}
+
+
+def run(use_case, /, **arguments):
+    """Run a use case that writes, as the caller, in one transaction."""
+    return current_app.extensions["timebank"].database.run(use_case, actor=actor(), **arguments)
+
+
+def read(query, /, **arguments):
+    """Run a query as the caller."""
+    return current_app.extensions["timebank"].database.read(query, actor=actor(), **arguments)

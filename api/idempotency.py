@@ -1,0 +1,145 @@
+"""``Idempotency-Key`` as api.md says: keys are scoped to the caller; a retry with the same request gets the
+original status and body; a retry with another request is refused (422); a retry while the first request is still
+running is told so (409). Records are kept at least 24 hours (``timebank tick`` forgets them after 48).
+
+The first request claims the key in a transaction of its own before it runs, so that of twenty concurrent
+retries exactly one runs the use case; the others see its record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Response, current_app, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from api import problems
+from api.auth import current_caller
+from ledger import errors as ledger_errors
+from ledger.core import utc_now
+from timebank import errors as domain_errors
+from timebank.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+HEADER_DOC = {
+    "name": HEADER,
+    "in": "header",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+    "description": "A unique key per intended operation (a UUID, say); a retry with the same key and body gets "
+    "the original response instead of a second operation.",
+}
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string.decode(), request.get_data(as_text=False)):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _claim(*, session: Session, caller: str, key: str, request_hash: str, now: datetime):
+    """Claim the key, or return the record that holds it already."""
+    existing = session.execute(
+        sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    record = IdempotencyRecord(
+        caller=caller,
+        key=key,
+        method=request.method,
+        path=request.path[:500],
+        request_hash=request_hash,
+        created_at=now,
+    )
+    session.add(record)
+    session.commit()
+    return None
+
+
+def _finish(*, session: Session, caller: str, key: str, response: Response | None, now: datetime) -> None:
+    record = session.execute(
+        sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+    ).scalar_one()
+    if response is None:  # a server error: forget the key, so that a retry runs the operation
+        session.delete(record)
+    else:
+        record.state, record.completed_at = "done", now
+        record.response_status, record.response_body = response.status_code, response.get_data(as_text=True)
+    session.commit()
+
+
+def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
+    if record.request_hash != request_hash:
+        return problems.problem(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another request",
+            idempotency_key=record.key,
+        )
+    if record.state != "done":
+        return problems.problem(
+            409,
+            "idempotency_request_in_flight",
+            "the first request with this key is still running; retry later",
+            headers={"Retry-After": "1"},
+        )
+    media_type = problems.PROBLEM_MEDIA_TYPE if record.response_status >= 400 else "application/json"
+    response = Response(record.response_body, status=record.response_status, mimetype=media_type)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _run_view(view, args, kwargs) -> Response:
+    try:
+        return current_app.make_response(view(*args, **kwargs))
+    except (domain_errors.DomainError, ledger_errors.LedgerError) as error:
+        return problems.from_refusal(error)
+    except HTTPException as error:
+        return problems.from_http_exception(error)
+
+
+def idempotent(*, required: bool):
+    """Honour ``Idempotency-Key`` on a create; ``required`` for ledger writes (400 without it)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(HEADER)
+            if key is None:
+                if required:
+                    return problems.problem(400, "idempotency_key_missing", f"send an {HEADER} header")
+                return view(*args, **kwargs)
+            if not KEY_PATTERN.match(key):
+                return problems.problem(400, "malformed_request", f"{HEADER} is 1 to 200 visible ASCII characters")
+            database = current_app.extensions["timebank"].database
+            caller, request_hash, now = current_caller().actor.label, _request_hash(), utc_now()
+            record = database.run(_claim, caller=caller, key=key, request_hash=request_hash, now=now)
+            if record is not None:
+                return _replay(record, request_hash)
+            response = None
+            try:
+                response = _run_view(view, args, kwargs)
+            finally:
+                stored = response if response is not None and response.status_code < 500 else None
+                database.run(_finish, caller=caller, key=key, response=stored, now=utc_now())
+            return response
+
+        parameters = getattr(wrapper, "_apidoc", {}).get("manual_doc", {}).get("parameters", [])
+        header = {**HEADER_DOC, "required": required}
+        apidoc = getattr(wrapper, "_apidoc", {})
+        wrapper._apidoc = {
+            **apidoc,
+            "manual_doc": {**apidoc.get("manual_doc", {}), "parameters": [*parameters, header]},
+        }
+        wrapper._idempotency = "required" if required else "accepted"
+        return wrapper
+
+    return decorate

@@ -1,0 +1,16 @@
+"""Schemas the whole API shares: the problem document."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details; extension members (``account_id``, ``available``, ``floor``, ``errors``…) may
+    follow."""
+
+    type = fields.String(required=True, metadata={"example": "/api/v1/problems/balance-below-floor"})
+    title = fields.String(required=True, metadata={"example": "Balance below floor"})
+    status = fields.Integer(required=True, metadata={"example": 422})
+    detail = fields.String(required=True, metadata={"example": "this would take the account below its floor"})
+    code = fields.String(required=True, metadata={"example": "balance_below_floor"})
