@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details; extension members (``account_id``, ``available``, ``floor``, ``errors``…) may
     follow."""
+
+    class Meta:
+        unknown = INCLUDE  # documents additionalProperties: the extension members
 
     type = fields.String(required=True, metadata={"example": "/api/v1/problems/balance-below-floor"})
     title = fields.String(required=True, metadata={"example": "Balance below floor"})
