@@ -111,3 +111,27 @@ def test_tick_expires_listings_and_ledger_holds_and_delivers_each_message_once(q
     second = run_tick(world.db, transport=transport, now=START + timedelta(days=3, minutes=5))
     assert (second.listings_expired, second.holds_expired, second.delivery.messages_sent) == (0, 0, 0)
     assert len(transport.sent) == sent
+
+
+def test_idempotency_keys_are_kept_two_days_then_forgotten(quiet_world):
+    from timebank.models import IdempotencyRecord
+    from timebank.tick import forget_idempotency_keys
+
+    def add(*, session):
+        for key, age in (("old", timedelta(hours=49)), ("recent", timedelta(hours=25))):
+            session.add(
+                IdempotencyRecord(
+                    caller="user:1",
+                    key=key,
+                    method="POST",
+                    path="/api/v1/x",
+                    request_hash="0" * 64,
+                    created_at=START - age,
+                )
+            )
+        session.commit()
+
+    quiet_world.db.run(add)
+    assert quiet_world.db.run(forget_idempotency_keys, now=START) == 1
+    left = quiet_world.db.read(lambda *, session: session.execute(sa.select(IdempotencyRecord.key)).scalars().all())
+    assert left == ["recent"]
