@@ -22,8 +22,12 @@ class StrictSchema(Schema):
         ordered = True
 
 
-class Id(fields.Field):
-    """An opaque id: a string in JSON; the code holds a positive integer."""
+class Id(fields.String):
+    """An opaque id: a string of digits in JSON; the code holds a positive integer."""
+
+    def __init__(self, **kwargs):
+        metadata = {"pattern": "^[0-9]{1,18}$", "example": "42", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
@@ -32,9 +36,6 @@ class Id(fields.Field):
         if not isinstance(value, str) or not value.isdigit() or len(value) > 18 or int(value) < 1:
             raise ValidationError("not a valid id")
         return int(value)
-
-    def _jsonschema_type_mapping(self):
-        return {"type": "string", "pattern": "^[0-9]{1,18}$"}
 
 
 def parse_id(value: str) -> int | None:

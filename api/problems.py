@@ -17,6 +17,8 @@ from ledger import errors as ledger_errors
 from timebank import errors as domain_errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+RESERVED = {"type", "title", "code", "detail"}
+RENAMED = {"status": "current_status"}
 TYPE_PREFIX = "/api/v1/problems/"
 logger = logging.getLogger("timebank.api")
 
@@ -84,7 +86,9 @@ def _plain(value):
     return str(value)
 
 
-def problem(status: int, code: str, detail: str, *, title: str | None = None, headers=None, **extensions) -> Response:
+def problem(
+    status: int, code: str, detail: str, /, *, title: str | None = None, headers=None, **extensions
+) -> Response:
     """A problem+json response."""
     body = {
         "type": type_uri(code),
@@ -92,7 +96,8 @@ def problem(status: int, code: str, detail: str, *, title: str | None = None, he
         "status": status,
         "detail": detail,
         "code": code,
-        **{name: _plain(value) for name, value in extensions.items() if name not in ("type", "status", "title")},
+        # A refusal's own "status" (a membership's, an exchange's) must not overwrite the HTTP status.
+        **{RENAMED.get(name, name): _plain(value) for name, value in extensions.items() if name not in RESERVED},
     }
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():

@@ -563,7 +563,10 @@ def first_name(display_name: str) -> str:
 def view_member(*, session: Session, actor: Actor, membership_id: int) -> MemberView:
     """A member as the actor may see them: everything for themselves and coordinators, else what is shown."""
     membership = access.get_membership(session, actor, membership_id)
-    full = membership.user_id == actor.user_id or access.is_coordinator(session, actor, membership.community_id)
+    # A partner app sees what members see: first names and what each member chose to show.
+    full = membership.user_id == actor.user_id or (
+        actor.partner_key_id is None and access.is_coordinator(session, actor, membership.community_id)
+    )
     visible = {name for name in VISIBILITY_FIELDS if full or membership.visibility.get(name)}
     shown = {
         name: getattr(membership, name)
@@ -598,6 +601,8 @@ def list_members(
 ) -> MemberPage:
     """Members of a community by id. Members see active members; coordinators any status (applicants too)."""
     validation.choice("status", status, [item.value for item in MembershipStatus])
+    if status != MembershipStatus.ACTIVE.value and actor.partner_key_id is not None:
+        raise errors.NotAllowed("partner apps see active members only", field="status")
     if status != MembershipStatus.ACTIVE.value or actor.administers(community_id):
         access.require_coordinator(session, actor, community_id)
     else:
@@ -608,3 +613,24 @@ def list_members(
         query = query.where(Membership.id > after)
     rows = list(session.execute(query.order_by(Membership.id).limit(limit + 1)).scalars())
     return MemberPage(members=rows[:limit], next_cursor=rows[limit - 1].id if len(rows) > limit else None)
+
+
+@dataclass(frozen=True)
+class OwnSettings:
+    """A person's own settings and every membership they hold, in whatever state."""
+
+    user: User
+    memberships: list[Membership]
+
+
+def own_settings(*, session: Session, actor: Actor) -> OwnSettings:
+    """The acting person's settings (language, notifications) and their memberships, oldest first."""
+    if actor.user_id is None:
+        raise errors.NotAllowed("only a person has settings and memberships")
+    user = session.get(User, actor.user_id)
+    if user is None or user.erased_at is not None:
+        raise errors.NotFound("no such user")
+    memberships = session.execute(
+        sa.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+    ).scalars()
+    return OwnSettings(user=user, memberships=list(memberships))
