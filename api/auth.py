@@ -15,6 +15,10 @@ from api.problems import problem
 from timebank import credentials
 from timebank.credentials import Caller
 
+REFUSAL_RESPONSES = {
+    "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
+    "403": {"$ref": "#/components/responses/FORBIDDEN"},
+}
 SECURITY_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "tb_m_… or tb_p_… token"}}
 
 
@@ -62,7 +66,12 @@ def requires(*, scope: str | None = None, people_only: bool = False):
             return view(*args, **kwargs)
 
         apidoc = getattr(wrapper, "_apidoc", {})
-        wrapper._apidoc = {**apidoc, "manual_doc": {**apidoc.get("manual_doc", {}), "security": [{"bearerAuth": []}]}}
+        manual = apidoc.get("manual_doc", {})
+        responses = {**REFUSAL_RESPONSES, **manual.get("responses", {})}
+        wrapper._apidoc = {
+            **apidoc,
+            "manual_doc": {**manual, "security": [{"bearerAuth": []}], "responses": responses},
+        }
         wrapper._required_scope = scope
         wrapper._people_only = people_only
         return wrapper

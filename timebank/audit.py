@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.core import utc_now
-from timebank import access, errors
+from timebank import access, errors, validation
 from timebank.access import Actor
 from timebank.models import AuditEntry
 
@@ -66,6 +66,7 @@ def audit_log(
     if action:
         query = query.where(AuditEntry.action == action)
     if before is not None:
+        validation.whole_number("before", before, minimum=1, maximum=2**63 - 1)
         query = query.where(AuditEntry.id < before)
     rows = list(session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).scalars())
     return AuditPage(entries=rows[:limit], next_cursor=rows[limit - 1].id if len(rows) > limit else None)

@@ -50,12 +50,20 @@ NUMBER_PATTERN = re.compile(r"^[+-]?\d+(?::\d{2})?$")
 # --- shared -----------------------------------------------------------------------------------------------------
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
+
+
 def _period(start, end) -> tuple[datetime, datetime]:
     """The checked period in UTC: both ends aware, ``end`` after ``start``, at most two years."""
     for field, value in (("start", start), ("end", end)):
         if value is None:
             raise errors.InvalidInput(f"{field} is required", field=field)
         validation.moment(field, value)
+    for field, value in (("start", start), ("end", end)):
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            raise errors.InvalidInput(
+                f"{field} must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}", field=field
+            )
     start, end = utc_now(start), utc_now(end)
     if end <= start:
         raise errors.InvalidInput("the period must end after it starts", field="end")
