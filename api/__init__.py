@@ -30,7 +30,8 @@ class TimebankApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, problems.PROBLEM_MEDIA_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
+            # 401 and 403 are referenced by every authenticated operation (api.auth), so always present.
+            self.spec.components.response(status.name, response, lazy=status not in (401, 403))
         response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, problems.PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)

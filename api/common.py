@@ -22,25 +22,39 @@ class StrictSchema(Schema):
         ordered = True
 
 
+# Most tables count rows in 32 bits; ledger transactions in 64. An id beyond its column names nothing.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+
+def _as_id(value, maximum: int) -> int | None:
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 1 <= number <= maximum else None
+
+
 class Id(fields.String):
     """An opaque id: a string of digits in JSON; the code holds a positive integer."""
 
-    def __init__(self, **kwargs):
-        metadata = {"pattern": "^[0-9]{1,18}$", "example": "42", **kwargs.pop("metadata", {})}
+    def __init__(self, *, maximum: int = MAX_ID, **kwargs):
+        self.maximum = maximum
+        metadata = {"pattern": "^[0-9]{1,19}$", "example": "42", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 18 or int(value) < 1:
+        number = _as_id(value, self.maximum)
+        if number is None:
             raise ValidationError("not a valid id")
-        return int(value)
+        return number
 
 
-def parse_id(value: str) -> int | None:
+def parse_id(value: str, *, maximum: int = MAX_ID) -> int | None:
     """A path's id, or None when it cannot name anything (the route then answers 404)."""
-    return int(value) if value.isdigit() and len(value) <= 18 and int(value) > 0 else None
+    return _as_id(value, maximum)
 
 
 def Minutes(**kwargs):  # noqa: N802 (a field factory, read like a field class)
