@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -335,6 +336,28 @@ def get_listing(*, session: Session, actor: Actor, listing_id: int) -> Listing:
     """One listing, for members of its community (in any status); to anyone else it does not exist."""
     listing, _ = find_listing(session, actor, listing_id)
     return listing
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """A listing with the first name of the member who posted it: all that others may see of them."""
+
+    listing: Listing
+    owner_name: str
+
+
+def view_listing(*, session: Session, actor: Actor, listing_id: int) -> ListingView:
+    """One listing as ``get_listing`` gives it, with the first name of the member who posted it."""
+    listing = get_listing(session=session, actor=actor, listing_id=listing_id)
+    return ListingView(
+        listing=listing, owner_name=owner_first_names(session=session, listings=[listing])[listing.membership_id]
+    )
+
+
+def owner_first_names(*, session: Session, listings: Iterable[Listing]) -> dict[int, str]:
+    """The first name of the member who posted each of ``listings`` (listings a use case gave the actor), by
+    membership id; nothing more about them."""
+    return _first_names(session, {listing.membership_id for listing in listings})
 
 
 @dataclass(frozen=True)
