@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from api.auth import requires
 from api.common import decode_cursor, page, parse_id, read, run
@@ -75,7 +76,7 @@ def _changed_settings(*, session, actor, **changes) -> members.OwnSettings:
 @blueprint.route("/communities/<community_id>/members")
 class CommunityMembers(MethodView):
     @requires(scope="members:read")
-    @blueprint.arguments(MemberListArgs, location="query")
+    @blueprint.arguments(MemberListArgs, location="query", unknown=RAISE)
     @blueprint.response(200, MemberListSchema)
     @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
