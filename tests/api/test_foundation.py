@@ -122,3 +122,50 @@ def test_twenty_concurrent_retries_create_one_thing(api_app, tokens):
     assert set(statuses) <= {201, 409} and 201 in statuses
     listed = api_app.test_client().get("/api/v1/me/tokens", headers=tokens.headers("bert")).get_json()["data"]
     assert [item["name"] for item in listed].count("race") == 1
+
+
+def test_twenty_concurrent_retries_of_a_payment_make_one_ledger_transaction(api_app, tokens, world, db):
+    import ledger
+    from ledger.models import transaction_table
+
+    path = f"/api/v1/communities/{world.community_id}/payments"
+    headers = tokens.headers("ans", **{"Idempotency-Key": "pay-bert-once"})
+    body = {"payee_membership_id": str(world.bert.id), "minutes": 25}
+    barrier, answers = threading.Barrier(20), []
+
+    def attempt():
+        client = api_app.test_client()
+        barrier.wait()
+        response = client.post(path, headers=headers, json=body)
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in answers} <= {201, 409}
+    created = [answer for status, answer in answers if status == 201]
+    assert created and all(answer == created[0] for answer in created)
+    payments_made = db.read(
+        lambda *, session: session.execute(
+            sa.select(sa.func.count()).where(
+                transaction_table.c.ledger_id == world.community.ledger_id, transaction_table.c.kind == "exchange"
+            )
+        ).scalar_one()
+    )
+    assert payments_made == 1
+    assert db.read(lambda *, session: ledger.get_account(session, world.ans.account_id).balance) == 120 - 25
+
+
+def test_an_unexpected_error_is_a_plain_500_problem(client, tokens, monkeypatch):
+    from timebank import communities
+
+    def broken(**_):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(communities, "visible_communities", broken)
+    response = client.get("/api/v1/communities", headers=tokens.headers("ans"))
+    assert response.status_code == 500 and response.content_type == "application/problem+json"
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
