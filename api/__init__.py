@@ -17,6 +17,7 @@ from api.auth import SECURITY_SCHEME
 from api.schemas import ProblemSchema
 
 API_PREFIX = "/api/v1"
+ALWAYS_DOCUMENTED = {400, 401, 403, 409, 422}
 
 
 class TimebankApi(Api):
@@ -30,8 +31,8 @@ class TimebankApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, problems.PROBLEM_MEDIA_TYPE)
-            # 401 and 403 are referenced by every authenticated operation (api.auth), so always present.
-            self.spec.components.response(status.name, response, lazy=status not in (401, 403))
+            # Referenced by every authenticated operation (api.auth) and every create (api.idempotency).
+            self.spec.components.response(status.name, response, lazy=status not in ALWAYS_DOCUMENTED)
         response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, problems.PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)

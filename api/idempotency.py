@@ -135,9 +135,15 @@ def idempotent(*, required: bool):
         parameters = getattr(wrapper, "_apidoc", {}).get("manual_doc", {}).get("parameters", [])
         header = {**HEADER_DOC, "required": required}
         apidoc = getattr(wrapper, "_apidoc", {})
+        manual = apidoc.get("manual_doc", {})
+        responses = {**manual.get("responses", {}), "400": {"$ref": "#/components/responses/BAD_REQUEST"}}
+        if not required:
+            responses.pop("400")
+        responses["409"] = {"$ref": "#/components/responses/CONFLICT"}
+        responses["422"] = {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"}
         wrapper._apidoc = {
             **apidoc,
-            "manual_doc": {**apidoc.get("manual_doc", {}), "parameters": [*parameters, header]},
+            "manual_doc": {**manual, "parameters": [*parameters, header], "responses": responses},
         }
         wrapper._idempotency = "required" if required else "accepted"
         return wrapper
