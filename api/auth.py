@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 
 from api.problems import problem
 from timebank import credentials
@@ -22,17 +24,36 @@ REFUSAL_RESPONSES = {
 SECURITY_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "tb_m_… or tb_p_… token"}}
 
 
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_HEADER = "X-CSRF-Token"
+# Where the web front keeps the signed-in person in its (signed) session cookie.
+SESSION_USER_KEY = "user_id"
+
+
 def current_caller() -> Caller | None:
-    """The caller of this request, authenticated once and remembered."""
+    """The caller of this request, authenticated once and remembered: a bearer token, or else the web front's
+    session cookie (a write then needs the session's CSRF token in the X-CSRF-Token header)."""
     if "caller" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
+        database = current_app.extensions["timebank"].database
         caller = None
         if scheme.lower() == "bearer" and token.strip():
-            database = current_app.extensions["timebank"].database
             caller = database.read(credentials.authenticate_bearer, token=token.strip())
+        elif not header and session.get(SESSION_USER_KEY) is not None and _csrf_satisfied():
+            caller = database.read(credentials.authenticate_session_user, user_id=session[SESSION_USER_KEY])
         g.caller = caller
     return g.caller
+
+
+def _csrf_satisfied() -> bool:
+    if request.method in SAFE_METHODS:
+        return True
+    try:
+        validate_csrf(request.headers.get(CSRF_HEADER, ""))
+    except ValidationError:
+        return False
+    return True
 
 
 def _refusal(caller: Caller | None, *, scope: str | None, people_only: bool):

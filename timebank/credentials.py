@@ -201,3 +201,13 @@ def authenticate_bearer(*, session: Session, token: str) -> Caller | None:
     if session.get(Community, key.community_id) is None:
         return None
     return Caller(actor=Actor.partner(key_id=key.id, community_id=key.community_id), scopes=frozenset(key.scopes))
+
+
+def authenticate_session_user(*, session: Session, user_id) -> Caller | None:
+    """The caller behind the web front's session: the signed-in person, unless erased or gone."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    user = session.get(User, user_id)
+    if user is None or user.erased_at is not None or user.email is None:
+        return None
+    return Caller(actor=Actor.for_user(user), scopes=None)

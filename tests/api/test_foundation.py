@@ -169,3 +169,21 @@ def test_an_unexpected_error_is_a_plain_500_problem(client, tokens, monkeypatch)
     assert response.status_code == 500 and response.content_type == "application/problem+json"
     assert "secret internals" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_the_browser_front_calls_with_its_session_cookie_and_writes_need_the_csrf_token(api_app, world):
+    import flask
+    from flask_wtf.csrf import generate_csrf
+
+    client = api_app.test_client()
+    with client.session_transaction() as web_session:
+        web_session["user_id"] = world.ans.user.id
+    assert client.get("/api/v1/me/tokens").status_code == 200
+    refused = client.post("/api/v1/me/tokens", json={"name": "from the page"})
+    assert refused.status_code == 401  # a cookie alone cannot write: that is what CSRF would be
+    # The web front puts the session's CSRF token in its page; here we make one the same way, in the session.
+    with api_app.test_request_context(), client.session_transaction() as web_session:
+        token = generate_csrf()
+        web_session.update(dict(flask.session))
+    created = client.post("/api/v1/me/tokens", json={"name": "from the page"}, headers={"X-CSRF-Token": token})
+    assert created.status_code == 201
