@@ -57,6 +57,16 @@ def parse_id(value: str, *, maximum: int = MAX_ID) -> int | None:
     return _as_id(value, maximum)
 
 
+def path_id(value: str, what: str, *, maximum: int = MAX_ID) -> int:
+    """A path's id; one that cannot name anything (not digits, too large for its column) is not found."""
+    from timebank.errors import NotFound
+
+    identifier = _as_id(value, maximum)
+    if identifier is None:
+        raise NotFound(f"no such {what}")
+    return identifier
+
+
 def Minutes(**kwargs):  # noqa: N802 (a field factory, read like a field class)
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=12 * 60), **kwargs)
 

@@ -31,10 +31,9 @@ from api.accounts.schemas import (
     TransferBatchResultSchema,
 )
 from api.auth import requires
-from api.common import decode_cursor, encode_cursor, parse_id, read, run
+from api.common import decode_cursor, encode_cursor, path_id, read, run
 from api.idempotency import HEADER, idempotent
-from timebank import balances, batches, errors, pot, reports
-from timebank.balances import MAX_ROW_ID
+from timebank import balances, batches, pot, reports
 
 blueprint = Blueprint(
     "accounts",
@@ -49,14 +48,6 @@ CSV_HEADERS = {
         "schema": {"type": "string"},
     }
 }
-
-
-def _id(value: str, what: str, *, maximum: int = MAX_ROW_ID) -> int:
-    """A path's id; one that cannot name anything (not digits, or too large for its table) answers 404."""
-    identifier = parse_id(value, maximum=maximum)
-    if identifier is None:
-        raise errors.NotFound(f"no such {what}")
-    return identifier
 
 
 def _idempotency_key() -> str:
@@ -80,7 +71,7 @@ class MemberBalance(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, membership_id: str):
         """Read a member's balance, pending and available minutes, floor and ceiling (own, or a coordinator's)."""
-        found = read(balances.member_balance, membership_id=_id(membership_id, "member"))
+        found = read(balances.member_balance, membership_id=path_id(membership_id, "member"))
         return {**asdict(found.figures), "membership_id": found.membership_id, "community_id": found.community_id}
 
 
@@ -96,7 +87,7 @@ class Statement(MethodView):
         """Read one page of a member's statement for [start, end): entries oldest first, the balance after each."""
         statement = read(
             reports.member_statement,
-            membership_id=_id(membership_id, "member"),
+            membership_id=path_id(membership_id, "member"),
             start=args["start"],
             end=args["end"],
             limit=args["limit"],
@@ -125,7 +116,7 @@ class StatementCsv(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, args, membership_id: str):
         """Download a member's statement for [start, end) as CSV, for a spreadsheet."""
-        identifier = _id(membership_id, "member")
+        identifier = path_id(membership_id, "member")
         text = read(reports.statement_csv, membership_id=identifier, start=args["start"], end=args["end"])
         filename = f"statement-{identifier}-{args['start']:%Y%m%d}-{args['end']:%Y%m%d}.csv"
         response = Response(text, mimetype="text/csv")
@@ -151,7 +142,7 @@ class Payments(MethodView):
         """Pay another member of the community for help received: the minutes post at once."""
         return run(
             balances.pay_in_community,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=_idempotency_key(),
             **body,
         )
@@ -172,7 +163,7 @@ class Claims(MethodView):
         """Claim minutes from the member you helped: pending until they confirm, dispute, or the days pass."""
         return run(
             balances.claim_in_community,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=_idempotency_key(),
             **body,
         )
@@ -193,7 +184,7 @@ class Reversal(MethodView):
         """Reverse a mistaken posted transaction with a reason (coordinators): its opposite is posted, once."""
         posting = run(
             balances.reverse_transaction_by_id,
-            transaction_id=_id(transaction_id, "transaction", maximum=balances.MAX_ID),
+            transaction_id=path_id(transaction_id, "transaction", maximum=balances.MAX_ID),
             reason=body["reason"],
             idempotency_key=_idempotency_key(),
         )
@@ -234,7 +225,7 @@ class TransferBatch(MethodView):
         """
         results = run(
             batches.post_transfer_batch,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             transfers=[batches.Transfer(**transfer) for transfer in body["transfers"]],
             atomic=body["atomic"],
             idempotency_key=_idempotency_key(),
@@ -260,7 +251,7 @@ class Pot(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, community_id: str):
         """Read the community pot's balance and limits (coordinators)."""
-        found = read(balances.pot_figures, community_id=_id(community_id, "community"))
+        found = read(balances.pot_figures, community_id=path_id(community_id, "community"))
         return {**asdict(found.figures), "community_id": found.community_id}
 
 
@@ -279,7 +270,7 @@ class PotDonations(MethodView):
         """Give minutes from your own account to the community pot."""
         posting = run(
             pot.donate_to_pot,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=_idempotency_key(),
             **body,
         )
@@ -301,7 +292,7 @@ class PotGrants(MethodView):
         """Grant minutes from the pot to a member, with a reason (coordinators); the pot never goes below zero."""
         posting = run(
             pot.grant_from_pot,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=_idempotency_key(),
             **body,
         )
@@ -323,7 +314,7 @@ class PotGroupEvents(MethodView):
         """Credit every participant of a group event the same minutes (coordinators): all of them or none."""
         posting = run(
             pot.group_event,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=_idempotency_key(),
             **body,
         )

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import requires
-from api.common import parse_id, read, run
+from api.common import path_id, read, run
 from api.credentials.schemas import (
     IssuedPartnerKeySchema,
     IssuedTokenSchema,
@@ -16,16 +16,9 @@ from api.credentials.schemas import (
     TokenListSchema,
 )
 from api.idempotency import idempotent
-from timebank import credentials, errors
+from timebank import credentials
 
 blueprint = Blueprint("credentials", __name__, url_prefix="/api/v1", description="Tokens and partner keys")
-
-
-def _id(value: str, what: str) -> int:
-    identifier = parse_id(value)
-    if identifier is None:
-        raise errors.NotFound(f"no such {what}")
-    return identifier
 
 
 def _issued(issued: credentials.Issued) -> dict:
@@ -57,7 +50,7 @@ class PersonalToken(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def delete(self, token_id: str):
         """Revoke one of the caller's personal tokens, at once."""
-        run(credentials.revoke_personal_token, token_id=_id(token_id, "token"))
+        run(credentials.revoke_personal_token, token_id=path_id(token_id, "token"))
 
 
 @blueprint.route("/communities/<community_id>/partner-keys")
@@ -67,7 +60,7 @@ class PartnerKeys(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, community_id: str):
         """List the community's partner keys (coordinators)."""
-        keys = read(credentials.partner_keys, community_id=_id(community_id, "community"))
+        keys = read(credentials.partner_keys, community_id=path_id(community_id, "community"))
         return {"data": keys, "next_cursor": None}
 
     @requires(people_only=True)
@@ -80,7 +73,7 @@ class PartnerKeys(MethodView):
         """Create a partner key for the community with the given scopes (coordinators); secret shown once."""
         issued = run(
             credentials.create_partner_key,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             name=body["name"],
             scopes=body["scopes"],
         )
@@ -94,4 +87,8 @@ class PartnerKey(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def delete(self, community_id: str, key_id: str):
         """Revoke a partner key at once (coordinators)."""
-        run(credentials.revoke_partner_key, community_id=_id(community_id, "community"), key_id=_id(key_id, "key"))
+        run(
+            credentials.revoke_partner_key,
+            community_id=path_id(community_id, "community"),
+            key_id=path_id(key_id, "key"),
+        )

@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.auth import requires
-from api.common import PageArgs, decode_cursor, page, parse_id, read, run
+from api.common import PageArgs, decode_cursor, page, path_id, read, run
 from api.exchanges.schemas import (
     AnsweredInvitationSchema,
     EmptyStepSchema,
@@ -42,13 +42,6 @@ blueprint = Blueprint(
 )
 
 
-def _id(value: str, what: str) -> int:
-    identifier = parse_id(value)
-    if identifier is None:
-        raise errors.NotFound(f"no such {what}")
-    return identifier
-
-
 def _details(exchange_id: int) -> dict:
     """The exchange with its history and thank-you note, as the caller may read it."""
     details = read(exchanges.get_exchange, exchange_id=exchange_id)
@@ -57,7 +50,7 @@ def _details(exchange_id: int) -> dict:
 
 def _step(use_case, exchange_id: str, **arguments) -> dict:
     """Take one step of an exchange, then answer with the exchange as it now stands."""
-    exchange = run(use_case, exchange_id=_id(exchange_id, "exchange"), **arguments)
+    exchange = run(use_case, exchange_id=path_id(exchange_id, "exchange"), **arguments)
     return _details(exchange.id)
 
 
@@ -76,7 +69,7 @@ class ListingResponses(MethodView):
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, listing_id: str):
         """Respond to another member's open listing: an exchange that the listing's member agrees to in turn."""
-        exchange = run(exchanges.respond_to_listing, listing_id=_id(listing_id, "listing"), message=body["message"])
+        exchange = run(exchanges.respond_to_listing, listing_id=path_id(listing_id, "listing"), message=body["message"])
         return _details(exchange.id)
 
 
@@ -93,7 +86,7 @@ class InvitationAccept(MethodView):
     def post(self, body, invitation_id: str):
         """Accept a personal invitation to help with a request (the member invited): an exchange, you the helper."""
         exchange = run(
-            exchanges.accept_invitation, invitation_id=_id(invitation_id, "invitation"), message=body["message"]
+            exchanges.accept_invitation, invitation_id=path_id(invitation_id, "invitation"), message=body["message"]
         )
         return _details(exchange.id)
 
@@ -109,7 +102,7 @@ class InvitationDecline(MethodView):
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, invitation_id: str):
         """Decline a personal invitation to help with a request (the member invited)."""
-        return run(exchanges.decline_invitation, invitation_id=_id(invitation_id, "invitation"))
+        return run(exchanges.decline_invitation, invitation_id=path_id(invitation_id, "invitation"))
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -123,7 +116,7 @@ class ExchangeById(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, exchange_id: str):
         """Read an exchange with its history and thank-you note (its two members and the coordinators)."""
-        return _details(_id(exchange_id, "exchange"))
+        return _details(path_id(exchange_id, "exchange"))
 
 
 @blueprint.route("/communities/<community_id>/exchanges")
@@ -138,7 +131,7 @@ class CommunityExchanges(MethodView):
         """List a member's exchanges, newest first: the caller's own, or (coordinators) any member's."""
         found = read(
             exchanges.list_exchanges,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             membership_id=arguments["membership_id"],
             which=arguments["which"],
             limit=arguments["limit"],
@@ -159,7 +152,7 @@ class ThankYouNotes(MethodView):
         """List the thank-you notes a member received, newest first (to others only if the member shows them)."""
         found = read(
             exchanges.thank_you_notes_for,
-            membership_id=_id(membership_id, "member"),
+            membership_id=path_id(membership_id, "member"),
             limit=arguments["limit"],
             before=decode_cursor(arguments["cursor"]),
         )
@@ -296,7 +289,7 @@ class ExchangeThank(MethodView):
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, exchange_id: str):
         """Thank the helper, once, after the minutes are confirmed (the helped member)."""
-        note = run(exchanges.thank_helper, exchange_id=_id(exchange_id, "exchange"), text=body["text"])
+        note = run(exchanges.thank_helper, exchange_id=path_id(exchange_id, "exchange"), text=body["text"])
         return _details(note.exchange_id)
 
 
@@ -328,7 +321,7 @@ class ExchangesOnBehalf(MethodView):
         """Record an exchange for members who are not online (coordinators): pending for one side, or attested."""
         exchange = run(
             _record_on_behalf_in,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             idempotency_key=request.headers[HEADER],
             **body,
         )

@@ -8,10 +8,9 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.auth import requires
-from api.common import decode_cursor, encode_cursor, parse_id, read, run
+from api.common import decode_cursor, encode_cursor, parse_id, path_id, read, run
 from api.idempotency import idempotent
 from api.listings.schemas import (
-    MAX_ROW_ID,
     CloseSchema,
     InvitationArgs,
     InvitationSchema,
@@ -26,25 +25,11 @@ from api.listings.schemas import (
     SuggestionArgs,
     SuggestionListSchema,
 )
-from timebank import errors, listings, matching
+from timebank import listings, matching
 
 blueprint = Blueprint(
     "listings", __name__, url_prefix="/api/v1", description="Offers and requests, matching and invitations"
 )
-
-
-def _row_id(value: str) -> int | None:
-    """The id in a path or filter, or None when it names nothing: not ASCII digits (str.isdigit() also holds for
-    "²", which int() refuses), or too large for its 32-bit column (which PostgreSQL would refuse to look up)."""
-    identifier = parse_id(value) if value.isascii() else None
-    return identifier if identifier is not None and identifier <= MAX_ROW_ID else None
-
-
-def _id(value: str, what: str) -> int:
-    identifier = _row_id(value)
-    if identifier is None:
-        raise errors.NotFound(f"no such {what}")
-    return identifier
 
 
 def _listing(listing, owner_name: str) -> dict:
@@ -61,7 +46,7 @@ def _category(value: str | None) -> int | str | None:
     """A category filter: an id (as ids are written) names a category by id, anything else by slug."""
     if value is None:
         return None
-    identifier = _row_id(value)
+    identifier = parse_id(value)
     return value if identifier is None else identifier
 
 
@@ -92,7 +77,7 @@ class CommunityListings(MethodView):
         """Search a community's listings, newest first: by kind, category, neighbourhood, text, window, status."""
         found = read(
             listings.search_listings,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             **{**arguments, "category": _category(arguments.get("category"))},
         )
         return {
@@ -110,7 +95,7 @@ class CommunityListings(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, community_id: str):
         """Post an offer or a request in the community (members)."""
-        listing = run(listings.post_listing, community_id=_id(community_id, "community"), **body)
+        listing = run(listings.post_listing, community_id=path_id(community_id, "community"), **body)
         return _viewed(listing.id)
 
 
@@ -122,7 +107,7 @@ class ListingById(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, listing_id: str):
         """Read one listing, in any status."""
-        return _viewed(_id(listing_id, "listing"))
+        return _viewed(path_id(listing_id, "listing"))
 
     @requires(people_only=True)
     @blueprint.arguments(ListingChangesSchema)
@@ -132,7 +117,7 @@ class ListingById(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def patch(self, changes, listing_id: str):
         """Change what an open listing says (the member who posted it); the fields left out keep their value."""
-        listing = run(listings.edit_listing, listing_id=_id(listing_id, "listing"), **changes)
+        listing = run(listings.edit_listing, listing_id=path_id(listing_id, "listing"), **changes)
         return _viewed(listing.id)
 
 
@@ -146,7 +131,7 @@ class ListingClose(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
         """Close an open listing: the member who posted it, or a coordinator with a reason."""
-        listing = run(listings.close_listing, listing_id=_id(listing_id, "listing"), **body)
+        listing = run(listings.close_listing, listing_id=path_id(listing_id, "listing"), **body)
         return _viewed(listing.id)
 
 
@@ -160,7 +145,7 @@ class ListingReopen(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
         """Reopen a closed or expired listing: the member who posted it, or a coordinator with a reason."""
-        listing = run(listings.reopen_listing, listing_id=_id(listing_id, "listing"), **body)
+        listing = run(listings.reopen_listing, listing_id=path_id(listing_id, "listing"), **body)
         return _viewed(listing.id)
 
 
@@ -174,7 +159,9 @@ class ListingSuggestions(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def get(self, arguments, listing_id: str):
         """Suggest members to ask for an open request, best first, with the reasons (requester or coordinator)."""
-        suggestions = read(matching.suggest_helpers, listing_id=_id(listing_id, "listing"), limit=arguments["limit"])
+        suggestions = read(
+            matching.suggest_helpers, listing_id=path_id(listing_id, "listing"), limit=arguments["limit"]
+        )
         return {"data": suggestions, "next_cursor": None}
 
 
@@ -190,7 +177,7 @@ class ListingInvitations(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
         """Ask one member personally to help with an open request (requester or coordinator)."""
-        return run(matching.invite_member, listing_id=_id(listing_id, "listing"), **body).model_dump()
+        return run(matching.invite_member, listing_id=path_id(listing_id, "listing"), **body).model_dump()
 
 
 @blueprint.route("/me/invitations")

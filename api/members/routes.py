@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.auth import requires
-from api.common import decode_cursor, page, parse_id, read, run
+from api.common import decode_cursor, page, path_id, read, run
 from api.idempotency import idempotent
 from api.members.schemas import (
     MemberApprovalSchema,
@@ -25,16 +25,9 @@ from api.members.schemas import (
     OwnSettingsChangeSchema,
     OwnSettingsSchema,
 )
-from timebank import errors, members
+from timebank import members
 
 blueprint = Blueprint("members", __name__, url_prefix="/api/v1", description="Members, applications and profiles")
-
-
-def _id(value: str, what: str) -> int:
-    identifier = parse_id(value)
-    if identifier is None:
-        raise errors.NotFound(f"no such {what}")
-    return identifier
 
 
 def _shown(view: members.MemberView) -> dict:
@@ -84,7 +77,7 @@ class CommunityMembers(MethodView):
         """List a community's members by id, as the caller may see them; coordinators may ask for other statuses."""
         items, next_value = read(
             _member_page,
-            community_id=_id(community_id, "community"),
+            community_id=path_id(community_id, "community"),
             status=arguments["status"],
             limit=arguments["limit"],
             after=decode_cursor(arguments["cursor"]),
@@ -103,7 +96,7 @@ class Applications(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, community_id: str):
         """Apply to join a community; where it needs no approval, the caller is a member at once."""
-        return run(members.apply_to_join, community_id=_id(community_id, "community"), **body)
+        return run(members.apply_to_join, community_id=path_id(community_id, "community"), **body)
 
 
 @blueprint.route("/communities/<community_id>/offline-members")
@@ -116,7 +109,7 @@ class OfflineMembers(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def post(self, body, community_id: str):
         """Add a neighbour without a login, managed by coordinators: active at once, with the welcome credit."""
-        return run(members.add_offline_member, community_id=_id(community_id, "community"), **body)
+        return run(members.add_offline_member, community_id=path_id(community_id, "community"), **body)
 
 
 @blueprint.route("/members/<membership_id>")
@@ -127,7 +120,7 @@ class MemberById(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, membership_id: str):
         """Read one member as the caller may see them: first name, neighbourhood and what the member shows."""
-        return _shown(read(members.view_member, membership_id=_id(membership_id, "member")))
+        return _shown(read(members.view_member, membership_id=path_id(membership_id, "member")))
 
 
 @blueprint.route("/members/<membership_id>/profile")
@@ -139,7 +132,7 @@ class Profile(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def patch(self, body, membership_id: str):
         """Change a profile: the caller's own, or an offline member's (coordinators); only the fields sent."""
-        return run(members.update_profile, membership_id=_id(membership_id, "member"), **body)
+        return run(members.update_profile, membership_id=path_id(membership_id, "member"), **body)
 
 
 @blueprint.route("/members/<membership_id>/approve")
@@ -152,7 +145,7 @@ class Approval(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
         """Admit an applicant (coordinators), which posts the community's welcome credit."""
-        return run(members.approve_member, membership_id=_id(membership_id, "member"))
+        return run(members.approve_member, membership_id=path_id(membership_id, "member"))
 
 
 @blueprint.route("/members/<membership_id>/decline")
@@ -165,7 +158,7 @@ class Declining(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
         """Decline an application (coordinators), with a reason the applicant can read."""
-        return run(members.decline_member, membership_id=_id(membership_id, "member"), reason=body["reason"])
+        return run(members.decline_member, membership_id=path_id(membership_id, "member"), reason=body["reason"])
 
 
 @blueprint.route("/members/<membership_id>/suspend")
@@ -178,7 +171,7 @@ class Suspension(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
         """Suspend an active member (coordinators), with a reason: their account is frozen until reinstated."""
-        return run(members.suspend_member, membership_id=_id(membership_id, "member"), reason=body["reason"])
+        return run(members.suspend_member, membership_id=path_id(membership_id, "member"), reason=body["reason"])
 
 
 @blueprint.route("/members/<membership_id>/reinstate")
@@ -191,7 +184,7 @@ class Reinstatement(MethodView):
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
         """Reinstate a suspended member (coordinators), with a reason: their account is open again."""
-        return run(members.reinstate_member, membership_id=_id(membership_id, "member"), reason=body["reason"])
+        return run(members.reinstate_member, membership_id=path_id(membership_id, "member"), reason=body["reason"])
 
 
 @blueprint.route("/members/<membership_id>/limits")
@@ -203,7 +196,7 @@ class Limits(MethodView):
     @blueprint.alt_response(404, response="NOT_FOUND")
     def put(self, body, membership_id: str):
         """Set one member's floor and ceiling in minutes (coordinators), with a reason for the audit log."""
-        return run(members.set_member_limits, membership_id=_id(membership_id, "member"), **body)
+        return run(members.set_member_limits, membership_id=path_id(membership_id, "member"), **body)
 
 
 @blueprint.route("/me")

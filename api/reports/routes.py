@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.auth import requires
-from api.common import decode_cursor, page, parse_id, read
+from api.common import decode_cursor, page, path_id, read
 from api.reports.schemas import AuditLogArgs, AuditPageSchema, FunderPeriodArgs, FunderReportSchema
 from timebank import access, audit, errors, reports
 
@@ -38,13 +38,6 @@ CSV_HEADERS = {
 }
 
 
-def _community_id(value: str) -> int:
-    identifier = parse_id(value)
-    if identifier is None:
-        raise errors.NotFound("no such community", community_id=value)
-    return identifier
-
-
 def _funder_csv(*, session, actor, community_id: int, start, end) -> tuple[str, str]:
     """The report as CSV text and its file name (the period's dates in the community's time zone)."""
     text = reports.funder_report_csv(session=session, actor=actor, community_id=community_id, start=start, end=end)
@@ -65,7 +58,7 @@ class FunderReportAsJson(MethodView):
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, period, community_id: str):
         """Read the community's funder report for a period [start, end) of at most two years (coordinators)."""
-        return read(reports.funder_report, community_id=_community_id(community_id), **period)
+        return read(reports.funder_report, community_id=path_id(community_id, "community"), **period)
 
 
 @blueprint.route("/<community_id>/reports/funder.csv")
@@ -86,7 +79,7 @@ class FunderReportAsCsv(MethodView):
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, period, community_id: str):
         """Download the community's funder report for a period as CSV (coordinators)."""
-        text, filename = read(_funder_csv, community_id=_community_id(community_id), **period)
+        text, filename = read(_funder_csv, community_id=path_id(community_id, "community"), **period)
         return Response(
             text,
             content_type="text/csv; charset=utf-8",
@@ -110,7 +103,7 @@ class AuditLog(MethodView):
             raise errors.InvalidInput("the cursor is not valid", field="cursor")
         found = read(
             audit.audit_log,
-            community_id=_community_id(community_id),
+            community_id=path_id(community_id, "community"),
             limit=arguments["limit"],
             before=before,
             action=arguments["action"],
