@@ -16,7 +16,7 @@ from api import init_api
 from timebank import schema
 from timebank.config import check_config, load_config
 from timebank.database import Database
-from timebank.web import blueprint as web_blueprint
+from timebank.web import init_web
 
 EXTENSION_NAME = "timebank"
 DATABASE_FILE_NAME = "timebank.sqlite"
@@ -52,7 +52,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     if app.config["CHECK_SCHEMA_ON_START"]:
         _require_current_schema(engine)
     app.extensions[EXTENSION_NAME] = Resources(engine=engine, database=Database(engine))
-    app.register_blueprint(web_blueprint)
+    init_web(app)
     init_api(app)
     return app
 

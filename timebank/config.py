@@ -40,6 +40,8 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 64 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # How long a login lasts; the cookie's signed timestamp is checked, so an older copy is refused.
+    SESSION_LIFETIME_MINUTES = 8 * 60
     # Email: with SMTP_HOST unset, messages are written to the log (the `timebank.mail` logger) instead.
     SMTP_HOST: str | None = None
     SMTP_PORT = 587
@@ -100,3 +102,5 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("TIMEBANK_SECRET_KEY must not be empty")
     if config["DATABASE_CONNECT_TIMEOUT_SECONDS"] < 1:
         raise ConfigError("TIMEBANK_DATABASE_CONNECT_TIMEOUT_SECONDS must be at least 1")
+    if config["SESSION_LIFETIME_MINUTES"] < 1:
+        raise ConfigError("TIMEBANK_SESSION_LIFETIME_MINUTES must be at least 1")

@@ -14,7 +14,8 @@ from timebank.config import DEVELOPMENT_SECRET_KEY, ConfigError
 
 
 def test_the_home_page_says_what_the_service_is(client):
-    response = client.get("/")
+    # Without an Accept-Language the page is in Dutch (tests/web/test_languages.py); here a browser asks for English.
+    response = client.get("/", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert '<html lang="en">' in page

@@ -1,5 +1,51 @@
-"""The web front for people: pages rendered on the server. Thin: each view calls one use case and renders it."""
+"""The web front for people: pages rendered on the server. Thin: each view calls one use case and renders it.
 
+``init_web(app)`` binds it to the app: the pages, sessions that can be ended, CSRF on every form, security
+headers, languages and the error pages it renders itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from timebank.web.i18n import init_i18n
+from timebank.web.people import signed_in_person
 from timebank.web.routes import blueprint
+from timebank.web.security import init_security
+from timebank.web.sessions import RevocableSessionInterface, RevokedSessions
+from timebank.web.throttle import LoginThrottle
 
-__all__ = ["blueprint"]
+EXTENSION_NAME = "timebank_web"
+
+__all__ = ["blueprint", "init_web"]
+
+
+@dataclass(frozen=True)
+class WebState:
+    """What the web front remembers between requests in this process (``app.extensions["timebank_web"]``)."""
+
+    login_throttle: LoginThrottle
+    revoked_sessions: RevokedSessions
+
+
+def init_web(app: Flask) -> None:
+    """Register the web front on ``app``."""
+    lifetime = timedelta(minutes=app.config["SESSION_LIFETIME_MINUTES"])
+    app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    revoked = RevokedSessions(lifetime_seconds=int(lifetime.total_seconds()))
+    app.session_interface = RevocableSessionInterface(revoked)
+    app.extensions[EXTENSION_NAME] = WebState(login_throttle=LoginThrottle(), revoked_sessions=revoked)
+    init_security(app)
+    init_i18n(app)
+    app.jinja_env.globals["signed_in_person"] = signed_in_person
+    app.register_blueprint(blueprint)
+    app.register_error_handler(CSRFError, _form_refused)
+
+
+def _form_refused(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token: nothing was changed; say so, and how to go on."""
+    return render_template("form_refused.html"), 400
