@@ -490,6 +490,47 @@ def _mark_posted(exchange: Exchange, *, minutes: int, recorded_by: int | None, p
     exchange.recorded_at = exchange.confirmed_at = now
 
 
+def _start_and_post(
+    session: Session,
+    community: Community,
+    *,
+    actor: Actor,
+    helper_id: int,
+    helped_id: int,
+    initiated_by: int,
+    category_id,
+    description: str,
+    minutes: int,
+    via: str,
+    pending: bool,
+    idempotency_key,
+    now: datetime,
+) -> tuple[Exchange, ledger.Posting]:
+    """A new exchange outside any listing and its ledger posting (held when ``pending``). On an idempotent retry
+    the posting says ``replayed`` and the new exchange is not to be kept."""
+    exchange = _new_exchange(
+        community,
+        helper_id=helper_id,
+        helped_id=helped_id,
+        initiated_by=initiated_by,
+        category_id=category_id,
+        description=description,
+        now=now,
+    )
+    posting = _post(
+        session,
+        exchange,
+        community,
+        actor=actor,
+        minutes=minutes,
+        via=via,
+        pending=pending,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    return exchange, posting
+
+
 def pay_directly(
     *,
     session: Session,
@@ -514,20 +555,15 @@ def pay_directly(
     children = involves_children(session, category_id)
     if children:
         require_current_check(session, community, helper_membership_id=payee.id, now=now)
-    exchange = _new_exchange(
+    exchange, posting = _start_and_post(
+        session,
         community,
+        actor=actor,
         helper_id=payee.id,
         helped_id=payer.id,
         initiated_by=payer.id,
         category_id=category_id,
         description=description,
-        now=now,
-    )
-    posting = _post(
-        session,
-        exchange,
-        community,
-        actor=actor,
         minutes=minutes,
         via="payment",
         pending=False,
@@ -572,20 +608,15 @@ def claim_minutes(
             "or let the parent pay directly",
             category_id=category_id,
         )
-    exchange = _new_exchange(
+    exchange, posting = _start_and_post(
+        session,
         community,
+        actor=actor,
         helper_id=helper.id,
         helped_id=payer.id,
         initiated_by=helper.id,
         category_id=category_id,
         description=description,
-        now=now,
-    )
-    posting = _post(
-        session,
-        exchange,
-        community,
-        actor=actor,
         minutes=minutes,
         via="claim",
         pending=True,
