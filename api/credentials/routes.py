@@ -37,7 +37,6 @@ class PersonalTokens(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(NewTokenSchema)
     @blueprint.response(201, IssuedTokenSchema)
-    @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body):
         """Create a personal token that acts as the caller; its secret is shown this once."""
         return _issued(run(credentials.create_personal_token, name=body["name"]))
@@ -68,7 +67,6 @@ class PartnerKeys(MethodView):
     @blueprint.arguments(NewPartnerKeySchema)
     @blueprint.response(201, IssuedPartnerKeySchema)
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, community_id: str):
         """Create a partner key for the community with the given scopes (coordinators); secret shown once."""
         issued = run(

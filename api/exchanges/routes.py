@@ -63,10 +63,7 @@ class ListingResponses(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(ListingResponseSchema)
     @blueprint.response(201, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, listing_id: str):
         """Respond to another member's open listing: an exchange that the listing's member agrees to in turn."""
         exchange = run(exchanges.respond_to_listing, listing_id=path_id(listing_id, "listing"), message=body["message"])
@@ -79,10 +76,7 @@ class InvitationAccept(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(InvitationAcceptanceSchema)
     @blueprint.response(201, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, invitation_id: str):
         """Accept a personal invitation to help with a request (the member invited): an exchange, you the helper."""
         exchange = run(
@@ -96,7 +90,6 @@ class InvitationDecline(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(EmptyStepSchema, required=False)
     @blueprint.response(200, AnsweredInvitationSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -112,7 +105,6 @@ class InvitationDecline(MethodView):
 class ExchangeById(MethodView):
     @requires(scope="ledger:read")
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, exchange_id: str):
         """Read an exchange with its history and thank-you note (its two members and the coordinators)."""
@@ -124,7 +116,6 @@ class CommunityExchanges(MethodView):
     @requires(scope="ledger:read")
     @blueprint.arguments(ExchangeListArgs, location="query", unknown=RAISE)
     @blueprint.response(200, ExchangePageSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, arguments, community_id: str):
@@ -145,7 +136,6 @@ class ThankYouNotes(MethodView):
     @requires(scope="members:read")
     @blueprint.arguments(PageArgs, location="query", unknown=RAISE)
     @blueprint.response(200, ThankYouNotePageSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, arguments, membership_id: str):
@@ -167,7 +157,6 @@ class ExchangeAgree(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(EmptyStepSchema, required=False)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -181,7 +170,6 @@ class ExchangeAcceptHelper(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(EmptyStepSchema, required=False)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -195,7 +183,6 @@ class ExchangeCancel(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(ExchangeCancelSchema, required=False)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -210,11 +197,7 @@ class ExchangeRecord(MethodView):
     @idempotent(required=True)
     @blueprint.arguments(ExchangeRecordSchema)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, exchange_id: str):
         """Record the minutes an agreed exchange took: held in the ledger until the other side confirms."""
         return _step(
@@ -231,11 +214,7 @@ class ExchangeConfirm(MethodView):
     @idempotent(required=True)
     @blueprint.arguments(EmptyStepSchema, required=False)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, exchange_id: str):
         """Confirm the minutes the other side recorded: the ledger posts them."""
         return _step(payments.confirm_exchange, exchange_id)
@@ -246,7 +225,6 @@ class ExchangeDispute(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(ExchangeDisputeSchema)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -261,11 +239,7 @@ class ExchangeSettle(MethodView):
     @idempotent(required=True)
     @blueprint.arguments(ExchangeSettleSchema)
     @blueprint.response(200, ExchangeDetailsSchema)
-    @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, exchange_id: str):
         """Settle a disputed exchange (coordinators): post the minutes, change them, or void them."""
         return _step(
@@ -283,10 +257,7 @@ class ExchangeThank(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(ExchangeThankSchema)
     @blueprint.response(201, ExchangeDetailsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, exchange_id: str):
         """Thank the helper, once, after the minutes are confirmed (the helped member)."""
         note = run(exchanges.thank_helper, exchange_id=path_id(exchange_id, "exchange"), text=body["text"])
@@ -312,11 +283,7 @@ class ExchangesOnBehalf(MethodView):
     @idempotent(required=True)
     @blueprint.arguments(ExchangeOnBehalfSchema)
     @blueprint.response(201, ExchangeDetailsSchema)
-    @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
-    @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, body, community_id: str):
         """Record an exchange for members who are not online (coordinators): pending for one side, or attested."""
         exchange = run(

@@ -71,7 +71,6 @@ class CommunityListings(MethodView):
     @requires(scope="listings:read")
     @blueprint.arguments(ListingSearchArgs, location="query", unknown=RAISE)
     @blueprint.response(200, ListingPageSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, arguments, community_id: str):
         """Search a community's listings, newest first: by kind, category, neighbourhood, text, window, status."""
@@ -90,9 +89,7 @@ class CommunityListings(MethodView):
     @blueprint.arguments(NewListingSchema)
     @blueprint.response(201, ListingSchema)
     @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, community_id: str):
         """Post an offer or a request in the community (members)."""
         listing = run(listings.post_listing, community_id=path_id(community_id, "community"), **body)
@@ -103,7 +100,6 @@ class CommunityListings(MethodView):
 class ListingById(MethodView):
     @requires(scope="listings:read")
     @blueprint.response(200, ListingSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, listing_id: str):
         """Read one listing, in any status."""
@@ -112,7 +108,6 @@ class ListingById(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(ListingChangesSchema)
     @blueprint.response(200, ListingSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def patch(self, changes, listing_id: str):
@@ -126,7 +121,6 @@ class ListingClose(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(CloseSchema, required=False)
     @blueprint.response(200, ListingSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
@@ -140,7 +134,6 @@ class ListingReopen(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(ReopenSchema, required=False)
     @blueprint.response(200, ListingSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
@@ -154,7 +147,6 @@ class ListingSuggestions(MethodView):
     @requires(scope="listings:read")
     @blueprint.arguments(SuggestionArgs, location="query", unknown=RAISE)
     @blueprint.response(200, SuggestionListSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def get(self, arguments, listing_id: str):
@@ -172,9 +164,7 @@ class ListingInvitations(MethodView):
     @blueprint.arguments(NewInvitationSchema)
     @blueprint.response(201, InvitationSchema)
     @blueprint.alt_response(400, response="BAD_REQUEST")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, listing_id: str):
         """Ask one member personally to help with an open request (requester or coordinator)."""
         return run(matching.invite_member, listing_id=path_id(listing_id, "listing"), **body).model_dump()
@@ -185,7 +175,6 @@ class MyInvitations(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(InvitationArgs, location="query", unknown=RAISE)
     @blueprint.response(200, OpenInvitationPageSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, arguments):
         """List the caller's open invitations in a community, newest first, with their requests."""

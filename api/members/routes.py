@@ -71,7 +71,6 @@ class CommunityMembers(MethodView):
     @requires(scope="members:read")
     @blueprint.arguments(MemberListArgs, location="query", unknown=RAISE)
     @blueprint.response(200, MemberListSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, arguments, community_id: str):
         """List a community's members by id, as the caller may see them; coordinators may ask for other statuses."""
@@ -91,9 +90,7 @@ class Applications(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(MembershipApplicationSchema)
     @blueprint.response(201, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
-    @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, community_id: str):
         """Apply to join a community; where it needs no approval, the caller is a member at once."""
         return run(members.apply_to_join, community_id=path_id(community_id, "community"), **body)
@@ -105,7 +102,6 @@ class OfflineMembers(MethodView):
     @idempotent(required=False)
     @blueprint.arguments(OfflineMemberSchema)
     @blueprint.response(201, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def post(self, body, community_id: str):
         """Add a neighbour without a login, managed by coordinators: active at once, with the welcome credit."""
@@ -116,7 +112,6 @@ class OfflineMembers(MethodView):
 class MemberById(MethodView):
     @requires(scope="members:read")
     @blueprint.response(200, MemberSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def get(self, membership_id: str):
         """Read one member as the caller may see them: first name, neighbourhood and what the member shows."""
@@ -128,7 +123,6 @@ class Profile(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberProfileChangeSchema)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def patch(self, body, membership_id: str):
         """Change a profile: the caller's own, or an offline member's (coordinators); only the fields sent."""
@@ -140,7 +134,6 @@ class Approval(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberApprovalSchema, required=False)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
@@ -153,7 +146,6 @@ class Declining(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberReasonSchema)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
@@ -166,7 +158,6 @@ class Suspension(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberReasonSchema)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
@@ -179,7 +170,6 @@ class Reinstatement(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberReasonSchema)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(409, response="CONFLICT")
     def post(self, body, membership_id: str):
@@ -192,7 +182,6 @@ class Limits(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(MemberLimitsSchema)
     @blueprint.response(200, MembershipSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     def put(self, body, membership_id: str):
         """Set one member's floor and ceiling in minutes (coordinators), with a reason for the audit log."""
@@ -203,7 +192,6 @@ class Limits(MethodView):
 class Me(MethodView):
     @requires(people_only=True)
     @blueprint.response(200, OwnSettingsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     def get(self):
         """Read the caller's own settings and every membership they hold, whatever its state."""
         return _own_settings(read(members.own_settings))
@@ -211,7 +199,6 @@ class Me(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(OwnSettingsChangeSchema)
     @blueprint.response(200, OwnSettingsSchema)
-    @blueprint.alt_response(403, response="FORBIDDEN")
     def patch(self, body):
         """Change the caller's language or how they hear from the time bank (immediately or a weekly digest)."""
         return _own_settings(run(_changed_settings, **body))

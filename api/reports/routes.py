@@ -52,8 +52,6 @@ class FunderReportAsJson(MethodView):
     @requires(scope="reports:read")
     @blueprint.arguments(FunderPeriodArgs, **QUERY)
     @blueprint.response(200, FunderReportSchema)
-    @blueprint.alt_response(401, response="UNAUTHORIZED")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, period, community_id: str):
@@ -73,8 +71,6 @@ class FunderReportAsCsv(MethodView):
         example=CSV_EXAMPLE,
         headers=CSV_HEADERS,
     )
-    @blueprint.alt_response(401, response="UNAUTHORIZED")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, period, community_id: str):
@@ -92,8 +88,6 @@ class AuditLog(MethodView):
     @requires(people_only=True)
     @blueprint.arguments(AuditLogArgs, **QUERY)
     @blueprint.response(200, AuditPageSchema)
-    @blueprint.alt_response(401, response="UNAUTHORIZED")
-    @blueprint.alt_response(403, response="FORBIDDEN")
     @blueprint.alt_response(404, response="NOT_FOUND")
     @blueprint.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, arguments, community_id: str):
