@@ -137,24 +137,37 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+WEB_ERROR_PAGES = "timebank_error_pages"
+
+
 def register(app) -> None:
-    """Answer errors on /api/ paths as problems; leave the web pages' errors to the web front."""
+    """Answer errors on /api/ paths as problems; errors on other paths are the web front's to render.
+
+    The web front puts its renderer in ``app.extensions["timebank_error_pages"]``: it is called with the error
+    (an HTTPException, a refusal or anything unexpected) and returns the page. Without one, Flask's own pages.
+    """
+
+    def web_page(error: Exception):
+        render = app.extensions.get(WEB_ERROR_PAGES)
+        if render is not None:
+            return render(error)
+        if isinstance(error, HTTPException):
+            return error
+        if isinstance(error, domain_errors.DomainError | ledger_errors.LedgerError):
+            raise error
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        return InternalServerError()
 
     def handle_http(error: HTTPException):
-        return from_http_exception(error) if is_api_request() else error
+        return from_http_exception(error) if is_api_request() else web_page(error)
 
     def handle_refusal(error):
-        if is_api_request():
-            return from_refusal(error)
-        raise error
+        return from_refusal(error) if is_api_request() else web_page(error)
 
     def handle_unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return handle_http(error)
-        if is_api_request():
-            return from_unexpected(error)
-        logger.exception("unexpected error on %s %s", request.method, request.path)
-        return InternalServerError()
+        return from_unexpected(error) if is_api_request() else web_page(error)
 
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(domain_errors.DomainError, handle_refusal)

@@ -77,3 +77,13 @@ def log_out(client):
 def session_cookie(client, app) -> str | None:
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     return None if cookie is None else cookie.value
+
+
+def submit(client, form_page: str, action: str | None = None, data: dict | None = None, **request_options):
+    """Open ``form_page``, take its CSRF token and post ``data`` to ``action`` (default: the same address)."""
+    page = client.get(form_page, **request_options).get_data(as_text=True)
+    return client.post(action or form_page, data={**(data or {}), "csrf_token": csrf_token(page)}, **request_options)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)

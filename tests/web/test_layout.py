@@ -18,7 +18,7 @@ def test_every_page_has_a_viewport_a_skip_link_to_the_content_and_one_stylesheet
 
 def test_a_visitor_sees_log_in_and_a_member_sees_log_out(client, world):
     visitor = client.get("/").get_data(as_text=True)
-    assert '<nav aria-label="Hoofdmenu">' in visitor and 'href="/login">Inloggen<' in visitor
+    assert '<nav aria-label="Account">' in visitor and 'href="/login">Inloggen<' in visitor
     assert "Uitloggen" not in visitor
     log_in(client, world.ans.user.email)
     member = client.get("/").get_data(as_text=True)

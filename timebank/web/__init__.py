@@ -6,13 +6,16 @@ headers, languages and the error pages it renders itself.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
+from timebank.web.errors import init_error_pages
 from timebank.web.i18n import init_i18n
+from timebank.web.menu import community_menu, has_endpoint
 from timebank.web.people import signed_in_person
 from timebank.web.routes import blueprint
 from timebank.web.security import init_security
@@ -20,6 +23,8 @@ from timebank.web.sessions import RevocableSessionInterface, RevokedSessions
 from timebank.web.throttle import LoginThrottle
 
 EXTENSION_NAME = "timebank_web"
+# The modules of pages, each with its ``blueprint``: for visitors, a member's, a coordinator's.
+PAGE_MODULES = ("public", "profile", "member", "exchange_pages", "coordinator", "coordinator_reports")
 
 __all__ = ["blueprint", "init_web"]
 
@@ -41,8 +46,13 @@ def init_web(app: Flask) -> None:
     app.extensions[EXTENSION_NAME] = WebState(login_throttle=LoginThrottle(), revoked_sessions=revoked)
     init_security(app)
     init_i18n(app)
-    app.jinja_env.globals["signed_in_person"] = signed_in_person
+    init_error_pages(app)
+    app.jinja_env.globals.update(
+        signed_in_person=signed_in_person, community_menu=community_menu, has_endpoint=has_endpoint
+    )
     app.register_blueprint(blueprint)
+    for module in PAGE_MODULES:
+        app.register_blueprint(importlib.import_module(f"timebank.web.{module}").blueprint)
     app.register_error_handler(CSRFError, _form_refused)
 
 

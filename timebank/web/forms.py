@@ -33,3 +33,7 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Only the CSRF token: logging out changes state, so it is a POST with a token."""
+
+
+class LanguageForm(FlaskForm):
+    """The language switch: its CSRF token (the language itself is the button pressed)."""

@@ -1,17 +1,19 @@
-"""The home page, logging in and out, and the health check."""
+"""The home page, logging in and out, the language switch and the health check."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     current_app,
-    g,
     jsonify,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -19,15 +21,41 @@ from flask_babel import gettext as _
 from timebank import members
 from timebank.schema import database_status
 from timebank.web import sessions
-from timebank.web.forms import LoginForm, LogoutForm
+from timebank.access import Actor
+from timebank.messages import LANGUAGES
+from timebank.web.forms import LanguageForm, LoginForm, LogoutForm
+from timebank.web.i18n import SESSION_LANGUAGE_KEY
+from timebank.web.people import forget_signed_in_person, signed_in_person
 
 blueprint = Blueprint("web", __name__)
 
 
 @blueprint.get("/")
 def home() -> str:
-    """What this service is, in plain words."""
+    """What this service is, in plain words; for a signed-in person, their communities."""
     return render_template("home.html")
+
+
+@blueprint.post("/language")
+def language() -> Response:
+    """The language switch: for this visit, and as the signed-in person's setting."""
+    chosen = request.form.get("language")
+    if LanguageForm().validate_on_submit() and chosen in LANGUAGES:
+        session[SESSION_LANGUAGE_KEY] = chosen
+        if signed_in_person() is not None:
+            actor = Actor.for_user(signed_in_person().user)
+            current_app.extensions["timebank"].database.run(
+                members.update_user_settings, actor=actor, preferred_language=chosen
+            )
+    return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+
+
+def safe_next(target: str | None) -> str | None:
+    """A path on this site to go back to, or None: never another site (no scheme, no host, no "//")."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -52,8 +80,16 @@ def login() -> Response:
         return _login_page(form, 200)
     throttle.forget_email(email)
     sessions.start_session(user_id=user.id, revoked=current_app.extensions["timebank_web"].revoked_sessions)
-    g.pop("signed_in_person", None)
-    return redirect(url_for("web.home"))
+    forget_signed_in_person()
+    return redirect(safe_next(request.args.get("next")) or _first_page(signed_in_person()))
+
+
+def _first_page(person) -> str:
+    """After logging in: the community's home for a member of one community, else the list of communities."""
+    active = [b for b in person.memberships if b.membership.status == "active"]
+    if len(active) == 1 and "member.home" in current_app.view_functions:
+        return url_for("member.home", slug=active[0].community.slug)
+    return url_for("web.home")
 
 
 def _login_page(form: LoginForm, status: int, *, too_many_attempts: bool = False) -> Response:

@@ -1,0 +1,7 @@
+"""A coordinator's reports and settings: charts and CSV, printable statements, safeguarding, categories, partner keys."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("coord_reports", __name__)
