@@ -1,4 +1,4 @@
-"""A coordinator's reports and settings: charts and CSV, printable statements, safeguarding, categories, partner keys."""
+"""A coordinator's reports and settings: charts, CSV, printable statements, safeguarding, categories, keys."""
 
 from __future__ import annotations
 

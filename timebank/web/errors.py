@@ -49,15 +49,21 @@ def _texts(status: int) -> tuple[str, str]:
     if status == 403:
         return _("Not for you"), _("This page is for coordinators or for the people it is about.")
     if status == 405:
-        return _("This does not work like that"), _("This address cannot be used like this. Go back and use the buttons on the page.")
+        return _("This does not work like that"), _(
+            "This address cannot be used like this. Go back and use the buttons on the page."
+        )
     if status == 413:
         return _("Too much at once"), _("What you sent is too large. Send less at a time.")
     if status == 429:
         return _("Too many attempts"), _("Wait a little while and try again.")
     if status == 503:
-        return _("Not available for a moment"), _("The time bank cannot reach its records just now. Nothing was changed. Try again in a minute.")
+        return _("Not available for a moment"), _(
+            "The time bank cannot reach its records just now. Nothing was changed. Try again in a minute."
+        )
     if status >= 500:
-        return _("Something went wrong on our side"), _("Nothing was changed. We have noted what happened; try again later.")
+        return _("Something went wrong on our side"), _(
+            "Nothing was changed. We have noted what happened; try again later."
+        )
     return _("This could not be done"), _("Nothing was changed.")
 
 

@@ -31,7 +31,9 @@ from timebank.web.refusals import refusal_text
 
 Refusal = domain_errors.DomainError | ledger_errors.LedgerError
 # A person with one of these memberships sees a page saying where it stands (waiting, suspended, left).
-NOT_YET_OR_NO_LONGER = frozenset({MembershipStatus.APPLICANT.value, MembershipStatus.SUSPENDED.value, MembershipStatus.LEFT.value})
+NOT_YET_OR_NO_LONGER = frozenset(
+    {MembershipStatus.APPLICANT.value, MembershipStatus.SUSPENDED.value, MembershipStatus.LEFT.value}
+)
 REFUSALS = (domain_errors.DomainError, ledger_errors.LedgerError)
 
 

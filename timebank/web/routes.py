@@ -19,10 +19,10 @@ from flask import (
 from flask_babel import gettext as _
 
 from timebank import members
-from timebank.schema import database_status
-from timebank.web import sessions
 from timebank.access import Actor
 from timebank.messages import LANGUAGES
+from timebank.schema import database_status
+from timebank.web import sessions
 from timebank.web.forms import LanguageForm, LoginForm, LogoutForm
 from timebank.web.i18n import SESSION_LANGUAGE_KEY
 from timebank.web.people import forget_signed_in_person, signed_in_person
