@@ -387,3 +387,27 @@ class IdempotencyRecord(SQLModel, table=True):
     response_body: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RevokedSession(SQLModel, table=True):
+    """A web session that was ended (logout, new login): its cookie, and every copy of it, opens an empty session
+    until ``expires_at``, when the cookie would have expired anyway and the row may go."""
+
+    __tablename__ = "web_revoked_session"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, counted against an email and against an address ("email" / "address" in ``kind``).
+
+    Shared by every worker; rows older than the throttle's window are deleted as new ones come."""
+
+    __tablename__ = "web_login_failure"
+    __table_args__ = (sa.Index("ix_web_login_failure_kind_key_at", "kind", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    kind: str = Field(max_length=8)
+    key: str = Field(max_length=254)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from tests.world import PASSWORD
 from timebank.app import create_app
+from timebank.models import LoginFailure, RevokedSession
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -32,6 +34,10 @@ def make_app(database_url, tmp_path):
     def make(**overrides):
         app = make_web_app(database_url, tmp_path / "instance", **overrides)
         apps.append(app)
+        # Failed logins and ended sessions are kept in the database: each test starts without any.
+        with app.extensions["timebank"].engine.begin() as connection:
+            connection.execute(sa.delete(LoginFailure))
+            connection.execute(sa.delete(RevokedSession))
         return app
 
     yield make
@@ -41,7 +47,7 @@ def make_app(database_url, tmp_path):
 
 @pytest.fixture
 def web_app(make_app):
-    """An app of its own per test, so that login counters and ended sessions do not leak between tests.
+    """An app of its own per test, without the login counters and ended sessions of earlier tests.
 
     Not named ``app``: pytest-flask would keep a request context open around the test, and every request of the
     test client would then share one ``g`` (which caches who is signed in).

@@ -31,7 +31,7 @@ __all__ = ["blueprint", "init_web"]
 
 @dataclass(frozen=True)
 class WebState:
-    """What the web front remembers between requests in this process (``app.extensions["timebank_web"]``)."""
+    """The web front's shared state (``app.extensions["timebank_web"]``): both keep their rows in the database."""
 
     login_throttle: LoginThrottle
     revoked_sessions: RevokedSessions
@@ -41,9 +41,10 @@ def init_web(app: Flask) -> None:
     """Register the web front on ``app``."""
     lifetime = timedelta(minutes=app.config["SESSION_LIFETIME_MINUTES"])
     app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
-    revoked = RevokedSessions(lifetime_seconds=int(lifetime.total_seconds()))
+    database = app.extensions["timebank"].database
+    revoked = RevokedSessions(database, lifetime_seconds=int(lifetime.total_seconds()))
     app.session_interface = RevocableSessionInterface(revoked)
-    app.extensions[EXTENSION_NAME] = WebState(login_throttle=LoginThrottle(), revoked_sessions=revoked)
+    app.extensions[EXTENSION_NAME] = WebState(login_throttle=LoginThrottle(database), revoked_sessions=revoked)
     init_security(app)
     init_i18n(app)
     init_error_pages(app)

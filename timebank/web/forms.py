@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms import EmailField, Form, FormField, IntegerField, PasswordField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from timebank import passwords
 
@@ -37,3 +37,37 @@ class LogoutForm(FlaskForm):
 
 class LanguageForm(FlaskForm):
     """The language switch: its CSRF token (the language itself is the button pressed)."""
+
+
+class DurationForm(Form):
+    """A length of time as people say it: hours and minutes, two whole numbers (never a decimal)."""
+
+    hours = IntegerField(
+        _l("Hours"),
+        validators=[Optional(), NumberRange(min=0, max=999, message=_l("Between 0 and 999 hours."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    minutes = IntegerField(
+        _l("Minutes"),
+        validators=[Optional(), NumberRange(min=0, max=59, message=_l("Between 0 and 59 minutes."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.total_minutes() <= 0:
+            self.hours.errors = [*self.hours.errors, _l("Fill in how long: hours, minutes or both.")]
+            return False
+        return True
+
+    def total_minutes(self) -> int:
+        return (self.hours.data or 0) * 60 + (self.minutes.data or 0)
+
+
+def duration_field(label) -> FormField:
+    """A required length of time in a form: ``form.<name>.total_minutes()`` once it validated.
+
+    Rendered with the ``duration`` macro of ``_forms.html``; its inputs are named ``<name>-hours`` and
+    ``<name>-minutes``."""
+    return FormField(DurationForm, label=label)

@@ -1,10 +1,10 @@
 """The web front's session: Flask's signed cookie, renewed at login and dead after logout.
 
 A signed cookie is valid until it expires, so logging out alone cannot stop a copy of it. Each login therefore
-gives the session a random id, and logging out puts that id on a list of revoked sessions that the session
-interface checks before it trusts a cookie (the API, which reads the same session, sees an empty one too).
-The list lives in this process's memory, bounded, and entries leave it when a cookie that carries them would
-have expired anyway. With several workers each keeps its own list: moving it to the database is the next step.
+gives the session a random id, and logging out puts that id in the database's list of revoked sessions
+(``web_revoked_session``), which the session interface checks before it trusts a cookie. Every worker and every
+restart sees the same list; the API, which reads the same session, sees an empty one too. A row may go once the
+cookie that carries its id would have expired anyway.
 """
 
 from __future__ import annotations
@@ -12,41 +12,60 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from flask import Flask, g, session
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.orm import Session
 
 from api.auth import SESSION_USER_KEY
+from timebank.database import Database
+from timebank.models import RevokedSession
 
 SESSION_ID_KEY = "session_id"
-CAPACITY = 100_000
+SESSION_ID_MAX_LENGTH = 64
 
 
 class RevokedSessions:
     """Ids of sessions that were ended, each kept until its cookie would have expired anyway."""
 
-    def __init__(self, *, lifetime_seconds: int, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic):
-        self._lifetime_seconds = lifetime_seconds
-        self._capacity = capacity
-        self._expiry_by_id: dict[str, float] = {}
+    def __init__(self, database: Database, *, lifetime_seconds: int, clock: Callable[[], float] = time.time):
+        self._database = database
+        self._lifetime = timedelta(seconds=lifetime_seconds)
         self.clock = clock
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def revoke(self, session_id: str) -> None:
-        """From now on, a cookie carrying ``session_id`` opens an empty session."""
-        now = self.clock()
-        # Insertion order is expiry order: drop expired entries from the front.
-        while self._expiry_by_id and next(iter(self._expiry_by_id.values())) <= now:
-            del self._expiry_by_id[next(iter(self._expiry_by_id))]
-        while len(self._expiry_by_id) >= self._capacity:
-            del self._expiry_by_id[next(iter(self._expiry_by_id))]
-        self._expiry_by_id[session_id] = now + self._lifetime_seconds
+        """From now on, a cookie carrying ``session_id`` opens an empty session (in every worker)."""
+        self._database.run(_revoke, session_id=session_id, now=self._now(), lifetime=self._lifetime)
 
     def __contains__(self, session_id: object) -> bool:
-        expiry = self._expiry_by_id.get(session_id) if isinstance(session_id, str) else None
-        return expiry is not None and expiry > self.clock()
+        if not isinstance(session_id, str) or not 0 < len(session_id) <= SESSION_ID_MAX_LENGTH:
+            return False
+        return self._database.read(_is_revoked, session_id=session_id, now=self._now())
 
     def __len__(self) -> int:
-        return len(self._expiry_by_id)
+        return self._database.read(
+            lambda *, session: session.scalar(sa.select(sa.func.count(RevokedSession.session_id)))
+        )
+
+
+def _revoke(*, session: Session, session_id: str, now: datetime, lifetime: timedelta) -> None:
+    session.execute(sa.delete(RevokedSession).where(RevokedSession.expires_at <= now))
+    row = session.get(RevokedSession, session_id)
+    if row is None:
+        session.add(RevokedSession(session_id=session_id, expires_at=now + lifetime))
+    else:
+        row.expires_at = now + lifetime
+    session.commit()
+
+
+def _is_revoked(*, session: Session, session_id: str, now: datetime) -> bool:
+    expires_at = session.scalar(sa.select(RevokedSession.expires_at).where(RevokedSession.session_id == session_id))
+    return expires_at is not None and expires_at > now
 
 
 class RevocableSessionInterface(SecureCookieSessionInterface):
@@ -57,7 +76,7 @@ class RevocableSessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request):
         opened = super().open_session(app, request)
-        if opened is not None and opened.get(SESSION_ID_KEY) in self.revoked:
+        if opened is not None and SESSION_ID_KEY in opened and opened.get(SESSION_ID_KEY) in self.revoked:
             opened = self.session_class()
             opened.modified = True  # an empty, modified session deletes the cookie in the answer
         return opened

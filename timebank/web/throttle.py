@@ -1,79 +1,102 @@
 """Login throttling: a few failed attempts per email and per address, then 429 with Retry-After.
 
-The counters live in this process's memory, in a bounded dict: several workers each count on their own (so the
-limits are per worker), and a restart forgets them. Moving them to the database is the next step.
+The failures are rows in the database (``web_login_failure``), so every worker counts the same attempts and a
+restart forgets nothing. Rows older than the window are deleted whenever a new failure is recorded; a refused
+attempt (429) records nothing, so an email or address never has more rows than its limit within the window.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from timebank.database import Database
+from timebank.models import LoginFailure
 
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_ADDRESS = 20
 WINDOW_SECONDS = 15 * 60
-# At most this many emails and addresses are remembered; the oldest is forgotten first when it is full.
-CAPACITY = 10_000
+KEY_MAX_LENGTH = 254
 
 
 class LoginThrottle:
-    """Counts failed logins per email and per address within a sliding window."""
+    """Counts failed logins per email and per address within a sliding window, for every worker alike."""
 
     def __init__(
         self,
+        database: Database,
         *,
         failures_per_email: int = FAILURES_PER_EMAIL,
         failures_per_address: int = FAILURES_PER_ADDRESS,
         window_seconds: int = WINDOW_SECONDS,
-        capacity: int = CAPACITY,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ):
-        if min(failures_per_email, failures_per_address, window_seconds, capacity) < 1:
+        if min(failures_per_email, failures_per_address, window_seconds) < 1:
             raise ValueError("login throttle limits must be positive")
+        self._database = database
         self._limits = {"email": failures_per_email, "address": failures_per_address}
-        self._window_seconds = window_seconds
-        self._capacity = capacity
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._window = timedelta(seconds=window_seconds)
         self.clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def retry_after_seconds(self, *, email: str, address: str) -> int | None:
         """Whole seconds until a login for ``email`` from ``address`` may be tried again, or None: go ahead."""
-        now = self.clock()
+        now = self._now()
         waits = []
-        for key in (("email", email), ("address", address)):
-            failures = self._recent(key, now)
-            if len(failures) >= self._limits[key[0]]:
-                waits.append(failures[0] + self._window_seconds - now)
+        for kind, key in (("email", email), ("address", address)):
+            recent = self._database.read(
+                _recent_failures, kind=kind, key=_key(key), since=now - self._window, limit=self._limits[kind]
+            )
+            if len(recent) >= self._limits[kind]:
+                waits.append((recent[0] + self._window - now).total_seconds())
         return max(1, math.ceil(max(waits))) if waits else None
 
     def record_failure(self, *, email: str, address: str) -> None:
         """Count a failed login against the email and against the address."""
-        now = self.clock()
-        for key in (("email", email), ("address", address)):
-            if key not in self._failures:
-                self._make_room(now)
-                self._failures[key] = deque(maxlen=self._limits[key[0]])
-            self._failures[key].append(now)
+        self._database.run(
+            _record_failure,
+            keys=[("email", _key(email)), ("address", _key(address))],
+            now=self._now(),
+            window=self._window,
+        )
 
     def forget_email(self, email: str) -> None:
         """A successful login clears the email's count (never the address's)."""
-        self._failures.pop(("email", email), None)
+        self._database.run(_forget, kind="email", key=_key(email))
 
     def __len__(self) -> int:
-        return len(self._failures)
+        """How many failures are kept (old ones included until the next failure clears them)."""
+        return self._database.read(lambda *, session: session.scalar(sa.select(sa.func.count(LoginFailure.id))))
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self._window_seconds:
-            failures.popleft()
-        return failures
 
-    def _make_room(self, now: float) -> None:
-        if len(self._failures) < self._capacity:
-            return
-        for key in [key for key, failures in self._failures.items() if not self._recent(key, now)]:
-            del self._failures[key]
-        while len(self._failures) >= self._capacity:
-            del self._failures[next(iter(self._failures))]
+def _key(value: str) -> str:
+    return value[:KEY_MAX_LENGTH]
+
+
+def _recent_failures(*, session: Session, kind: str, key: str, since: datetime, limit: int) -> list[datetime]:
+    """The latest ``limit`` failures after ``since``, oldest first."""
+    latest = session.scalars(
+        sa.select(LoginFailure.at)
+        .where(LoginFailure.kind == kind, LoginFailure.key == key, LoginFailure.at > since)
+        .order_by(LoginFailure.at.desc())
+        .limit(limit)
+    ).all()
+    return sorted(latest)
+
+
+def _record_failure(*, session: Session, keys: list[tuple[str, str]], now: datetime, window: timedelta) -> None:
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.at <= now - window))
+    session.add_all(LoginFailure(kind=kind, key=key, at=now) for kind, key in keys)
+    session.commit()
+
+
+def _forget(*, session: Session, kind: str, key: str) -> None:
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.kind == kind, LoginFailure.key == key))
+    session.commit()
