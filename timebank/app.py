@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import ledger
 from api import init_api
@@ -54,6 +55,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_NAME] = Resources(engine=engine, database=Database(engine))
     init_web(app)
     init_api(app)
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

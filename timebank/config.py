@@ -49,6 +49,9 @@ class Config:
     SMTP_PASSWORD: str | None = None
     SMTP_STARTTLS = True
     SMTP_SENDER: str | None = None
+    # How many reverse proxies stand in front of the app and set X-Forwarded-For / -Proto / -Host. 0: trust no
+    # such header (the address a login is throttled by is the connection's). Behind one nginx: 1.
+    TRUSTED_PROXIES = 0
 
 
 def defaults() -> dict[str, Any]:
@@ -104,3 +107,5 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("TIMEBANK_DATABASE_CONNECT_TIMEOUT_SECONDS must be at least 1")
     if config["SESSION_LIFETIME_MINUTES"] < 1:
         raise ConfigError("TIMEBANK_SESSION_LIFETIME_MINUTES must be at least 1")
+    if not 0 <= config["TRUSTED_PROXIES"] <= 5:
+        raise ConfigError("TIMEBANK_TRUSTED_PROXIES must be between 0 and 5 (the reverse proxies in front of the app)")

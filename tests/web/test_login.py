@@ -8,10 +8,12 @@ import time
 from types import SimpleNamespace
 
 import itsdangerous.timed
+import pytest
 
 from api.auth import SESSION_USER_KEY
 from tests.web.conftest import csrf_token, log_in, log_out, session_cookie
 from tests.world import PASSWORD
+from timebank.config import ConfigError, check_config, defaults
 from timebank.web.sessions import SESSION_ID_KEY
 
 CSRF_VALUE = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
@@ -180,3 +182,20 @@ def test_a_session_past_its_lifetime_signs_no_one_in(make_app, world, monkeypatc
     started = time.time()
     monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: started + 61))
     assert not _signed_in_as(client, world.ans.user.email)
+
+
+def test_forwarded_addresses_are_trusted_only_behind_the_configured_proxies(make_app, world):
+    """Behind one proxy, the throttle counts per forwarded address; without, a forged header changes nothing."""
+    for proxies, separate in ((0, False), (1, True)):
+        app = make_app(TRUSTED_PROXIES=proxies)
+        app.extensions["timebank_web"].login_throttle._limits["address"] = 2
+        for number in range(2):
+            forwarded = {"X-Forwarded-For": f"198.51.100.{number}"}
+            log_in(app.test_client(), f"nobody{number}@example.org", "wrong", headers=forwarded)
+        answer = log_in(app.test_client(), world.ans.user.email, headers={"X-Forwarded-For": "198.51.100.9"})
+        assert (answer.status_code == 302) is separate, f"TRUSTED_PROXIES={proxies}"
+
+
+def test_the_number_of_trusted_proxies_is_checked():
+    with pytest.raises(ConfigError):
+        check_config({**defaults(), "ENV": "testing", "TRUSTED_PROXIES": 9})
