@@ -16,6 +16,7 @@ export TIMEBANK_ENV ?= development
 run: $(INSTALLED)
 	$(BIN)/timebank db upgrade
 	$(BIN)/timebank demo --if-empty
+	@echo "Open http://127.0.0.1:$(PORT)/ and log in with one of the accounts above."
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(INSTALLED_TEST)

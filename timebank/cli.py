@@ -20,7 +20,7 @@ from timebank.access import Actor
 from timebank.app import create_app
 from timebank.config import ConfigError
 from timebank.database import Database
-from timebank.demo import create_demo, demo_exists
+from timebank.demo import DEMO_LOGINS, create_demo, demo_exists
 from timebank.errors import DomainError
 from timebank.notifications import transport_from_settings
 from timebank.tick import run_tick
@@ -117,6 +117,8 @@ def demo_command(if_empty: bool) -> None:
     database = Database(_engine())
     if if_empty and database.read(communities.visible_communities, actor=Actor.system_job("demo")):
         click.echo("The database holds a community already; no demo data added.")
+        if demo_exists(database):
+            click.echo(_demo_login_hints(DEMO_LOGINS))
         return
     if demo_exists(database):
         raise click.ClickException("The demo community exists already.")
@@ -130,11 +132,15 @@ def demo_command(if_empty: bool) -> None:
             shown = percent
 
         logins = create_demo(database, progress=progress)
-    click.echo(
-        f"{logins.community_name} is ready, with {logins.exchanges} exchanges of history.\n"
-        f"Log in with password {logins.password!r} as:\n"
-        f"  a member:        {logins.member_email}\n"
-        f"  a coordinator:   {logins.coordinator_email}\n"
+    click.echo(f"{logins.community_name} is ready, with {logins.exchanges} exchanges of history.")
+    click.echo(_demo_login_hints(logins))
+
+
+def _demo_login_hints(logins) -> str:
+    return (
+        f"Log in to the web front (/login) or the API with password {logins.password!r} as:\n"
+        f"  a member:         {logins.member_email}\n"
+        f"  a coordinator:    {logins.coordinator_email}\n"
         f"  an administrator: {logins.administrator_email}"
     )
 

@@ -9,6 +9,7 @@ rule (floors, ceilings, safeguarding checks) and the books verify.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ THANKS = [
     "Wat fijn dat je zo snel kon komen. Dank je!",
 ]
 
+COMMUNITY_NAME = "Buurtbank Oosterpark"
 Progress = Callable[[int, int], None]
 
 
@@ -165,7 +167,7 @@ class _Builder:
             communities.create_community,
             actor=admin,
             slug=SLUG,
-            name="Buurtbank Oosterpark",
+            name=COMMUNITY_NAME,
             categories=CATEGORIES,
             language="nl",
             time_zone="Europe/Amsterdam",
@@ -227,14 +229,18 @@ def create_demo(
     _history(builder, community, admin, total)
     _open_listings(builder, community)
     builder.report(total, total)
-    return DemoLogins(
-        community_name=community.name,
-        administrator_email=email_for("Beheer Buurtbank"),
-        coordinator_email=email_for(COORDINATORS[0]),
-        member_email=email_for(NAMES[0]),
-        password=DEMO_PASSWORD,
-        exchanges=builder.exchanges_done,
-    )
+    return dataclasses.replace(DEMO_LOGINS, community_name=community.name, exchanges=builder.exchanges_done)
+
+
+DEMO_LOGINS = DemoLogins(
+    community_name=COMMUNITY_NAME,
+    administrator_email=email_for("Beheer Buurtbank"),
+    coordinator_email=email_for(COORDINATORS[0]),
+    member_email=email_for(NAMES[0]),
+    password=DEMO_PASSWORD,
+    exchanges=0,
+)
+"""The demo's logins (``exchanges`` is only known once it is built)."""
 
 
 def _people(builder: _Builder, community: Community, admin: Actor, total: int) -> None:

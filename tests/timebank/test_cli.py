@@ -150,9 +150,12 @@ def test_create_admin_makes_an_administrator_who_can_log_in_and_refuses_a_weak_p
 def test_demo_if_empty_builds_once_and_then_leaves_the_database_alone(run, migrated_database_url):
     first = run(migrated_database_url, "demo", "--if-empty")
     assert first.exit_code == 0, first.output
-    assert "Log in with password" in first.stdout and "carla@oosterpark.example" in first.stdout
+    assert "with password 'buurtbank-demo-2026'" in first.stdout and "carla@oosterpark.example" in first.stdout
     second = run(migrated_database_url, "demo", "--if-empty")
     assert second.exit_code == 0 and "no demo data added" in second.stdout
+    assert "a coordinator:" in second.stdout and "with password 'buurtbank-demo-2026'" in second.stdout, (
+        "every `make run` says how to log in"
+    )
     assert run(migrated_database_url, "verify").exit_code == 0
 
 
