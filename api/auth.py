@@ -28,6 +28,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
 # Where the web front keeps the signed-in person in its (signed) session cookie.
 SESSION_USER_KEY = "user_id"
+# Set by the web front at login: the session ends when the password changes (credentials.authenticate_session_user).
+SESSION_PASSWORD_KEY = "password_fingerprint"
 
 
 def current_caller() -> Caller | None:
@@ -41,7 +43,11 @@ def current_caller() -> Caller | None:
         if scheme.lower() == "bearer" and token.strip():
             caller = database.read(credentials.authenticate_bearer, token=token.strip())
         elif not header and session.get(SESSION_USER_KEY) is not None and _csrf_satisfied():
-            caller = database.read(credentials.authenticate_session_user, user_id=session[SESSION_USER_KEY])
+            caller = database.read(
+                credentials.authenticate_session_user,
+                user_id=session[SESSION_USER_KEY],
+                password_fingerprint=session.get(SESSION_PASSWORD_KEY),
+            )
         g.caller = caller
     return g.caller
 

@@ -235,6 +235,31 @@ def visible_communities(*, session: Session, actor: Actor) -> list[Community]:
     return list(session.execute(query).scalars())
 
 
+@dataclass(frozen=True)
+class OpenCommunity:
+    """What anyone may know of a time bank before joining: its name, and its address (slug)."""
+
+    slug: str
+    name: str
+
+
+MAX_OPEN_COMMUNITIES = 500
+
+
+def communities_to_join(*, session: Session, search: str = "") -> list[OpenCommunity]:
+    """The time banks one can apply to, by name (at most ``MAX_OPEN_COMMUNITIES``), those whose name or short
+    name (slug) contains ``search`` if given: for anyone, visitors too, so nothing but the name and the slug."""
+    query = sa.select(Community.slug, Community.name)
+    words = validation.text("search", search, maximum=120).lower()
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(sa.func.lower(Community.name).like(pattern, escape="\\"), Community.slug.like(pattern, escape="\\"))
+        )
+    rows = session.execute(query.order_by(Community.name, Community.id).limit(MAX_OPEN_COMMUNITIES))
+    return [OpenCommunity(slug=slug, name=name) for slug, name in rows]
+
+
 def community_by_slug(*, session: Session, slug: str) -> Community:
     community = session.execute(sa.select(Community).where(Community.slug == slug)).scalar_one_or_none()
     if community is None:

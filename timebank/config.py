@@ -52,6 +52,9 @@ class Config:
     # How many reverse proxies stand in front of the app and set X-Forwarded-For / -Proto / -Host. 0: trust no
     # such header (the address a login is throttled by is the connection's). Behind one nginx: 1.
     TRUSTED_PROXIES = 0
+    # Where people reach the site ("https://tijdbank.example.org"): links in mails (a new password) start with it.
+    # None: the address the request came to, which a forged Host header could choose; set it in production.
+    PUBLIC_URL: str | None = None
 
 
 def defaults() -> dict[str, Any]:
@@ -109,3 +112,6 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("TIMEBANK_SESSION_LIFETIME_MINUTES must be at least 1")
     if not 0 <= config["TRUSTED_PROXIES"] <= 5:
         raise ConfigError("TIMEBANK_TRUSTED_PROXIES must be between 0 and 5 (the reverse proxies in front of the app)")
+    public_url = config.get("PUBLIC_URL")
+    if public_url and not str(public_url).startswith(("https://", "http://")):
+        raise ConfigError(f"TIMEBANK_PUBLIC_URL must start with https:// (or http://), not {public_url!r}")

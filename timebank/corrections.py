@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import ledger
 from ledger.core import lock_ledgers, utc_now
 from ledger.errors import LedgerCorrupted
-from ledger.models import transaction_table
+from ledger.models import entry_table, transaction_table
 from timebank import access, audit, errors, validation
 from timebank.access import Actor
 from timebank.models import Community, Exchange, ExchangeEvent, Membership
@@ -350,3 +350,158 @@ def reverse_trade(
         )
     session.commit()
     return reversal
+
+
+# --- finding what to correct ----------------------------------------------------------------------------------
+
+MAX_TRANSACTIONS_SHOWN = 100
+_entry = entry_table.c
+
+
+@dataclass(frozen=True)
+class TransactionLine:
+    """One entry of a transaction: whose account (``account``: ``member``, ``pot``, ``issuance`` or
+    ``clearing``; a member's name and membership) and the signed minutes it moved."""
+
+    account: str
+    membership_id: int | None
+    name: str
+    amount_minutes: int
+
+
+@dataclass(frozen=True)
+class TransactionSummary:
+    """A posted transaction as a coordinator checks it before correcting it: what, when, who, how much, and
+    whether it was reversed already (``reversed_by_id``) or is itself a reversal (``reverses_id``)."""
+
+    id: int
+    kind: str
+    memo: str
+    posted_at: datetime | None
+    reverses_id: int | None
+    reversed_by_id: int | None
+    exchange_id: int | None
+    lines: list[TransactionLine]
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    transactions: list[TransactionSummary]
+    # Pass as ``before`` for the next (older) page; None on the last page.
+    next_cursor: int | None
+
+
+def recent_transactions(
+    *,
+    session: Session,
+    actor: Actor,
+    community_id: int,
+    membership_id: int | None = None,
+    pot: bool = False,
+    limit: int = 20,
+    before: int | None = None,
+) -> TransactionPage:
+    """The community's posted transactions, newest first, for its coordinators: all of them, one member's
+    (``membership_id``, a member of this community in any state) or the pot's (``pot``)."""
+    access.require_coordinator(session, actor, community_id)
+    community = access.get_community(session, community_id)
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_TRANSACTIONS_SHOWN)
+    query = sa.select(_transaction.id).where(
+        _transaction.ledger_id == community.ledger_id, _transaction.state == "posted"
+    )
+    account_id = community.pot_account_id if pot else None
+    if membership_id is not None:
+        membership_id = validation.whole_number("membership_id", membership_id, minimum=1, maximum=2**31 - 1)
+        member = access.get_in_community(session, Membership, membership_id, community_id, what="member")
+        account_id = member.account_id
+    if account_id is not None:
+        query = query.where(
+            _transaction.id.in_(sa.select(_entry.transaction_id).where(_entry.account_id == account_id))
+        )
+    if before is not None:
+        query = query.where(_transaction.id < validation.whole_number("before", before, minimum=1, maximum=2**63 - 1))
+    ids = list(session.execute(query.order_by(_transaction.id.desc()).limit(limit + 1)).scalars())
+    return TransactionPage(
+        transactions=_summaries(session, community, ids[:limit]),
+        next_cursor=ids[limit - 1] if len(ids) > limit else None,
+    )
+
+
+def transaction_summary(
+    *, session: Session, actor: Actor, community_id: int, transaction_id: int
+) -> TransactionSummary:
+    """One transaction of the community's ledger, for its coordinators; one of another ledger is not found."""
+    access.require_coordinator(session, actor, community_id)
+    community = access.get_community(session, community_id)
+    transaction_id = validation.whole_number("transaction_id", transaction_id, minimum=1, maximum=2**63 - 1)
+    _transaction_in(session, community, transaction_id)
+    return _summaries(session, community, [transaction_id])[0]
+
+
+def _summaries(session: Session, community: Community, ids: list[int]) -> list[TransactionSummary]:
+    """The transactions named by ``ids``, in that order, each with its entries named."""
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(
+            _transaction.id, _transaction.kind, _transaction.memo, _transaction.posted_at, _transaction.reverses_id
+        ).where(_transaction.id.in_(ids))
+    ).all()
+    reversed_by = dict(
+        session.execute(
+            sa.select(_transaction.reverses_id, _transaction.id).where(_transaction.reverses_id.in_(ids))
+        ).all()
+    )
+    exchanges = dict(
+        session.execute(
+            sa.select(Exchange.ledger_transaction_id, Exchange.id).where(
+                Exchange.community_id == community.id, Exchange.ledger_transaction_id.in_(ids)
+            )
+        ).all()
+    )
+    lines = _named_lines(session, community, ids)
+    by_id = {row.id: row for row in rows}
+    return [
+        TransactionSummary(
+            id=transaction_id,
+            kind=by_id[transaction_id].kind,
+            memo=by_id[transaction_id].memo,
+            posted_at=by_id[transaction_id].posted_at,
+            reverses_id=by_id[transaction_id].reverses_id,
+            reversed_by_id=reversed_by.get(transaction_id),
+            exchange_id=exchanges.get(transaction_id),
+            lines=lines[transaction_id],
+        )
+        for transaction_id in ids
+    ]
+
+
+def _named_lines(session: Session, community: Community, ids: list[int]) -> dict[int, list[TransactionLine]]:
+    """Each transaction's entries, debits first, with whose account each one is."""
+    entries = session.execute(
+        sa.select(_entry.transaction_id, _entry.account_id, _entry.amount)
+        .where(_entry.transaction_id.in_(ids))
+        .order_by(_entry.amount, _entry.id)
+    ).all()
+    account_ids = {entry.account_id for entry in entries}
+    members = {
+        member.account_id: member
+        for member in session.execute(sa.select(Membership).where(Membership.account_id.in_(account_ids))).scalars()
+    }
+    own_accounts = {
+        community.pot_account_id: "pot",
+        community.issuance_account_id: "issuance",
+        community.clearing_account_id: "clearing",
+    }
+    lines: dict[int, list[TransactionLine]] = {transaction_id: [] for transaction_id in ids}
+    for entry in entries:
+        member = members.get(entry.account_id)
+        lines[entry.transaction_id].append(
+            TransactionLine(
+                account="member" if member is not None else own_accounts.get(entry.account_id, "other"),
+                membership_id=None if member is None else member.id,
+                name="" if member is None else member.display_name,
+                amount_minutes=entry.amount,
+            )
+        )
+    return lines

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.core import utc_now
-from timebank import access, audit, errors, validation
+from timebank import access, audit, errors, passwords, validation
 from timebank.access import Actor
 from timebank.models import ApiToken, Community, PartnerKey, User
 
@@ -203,11 +203,21 @@ def authenticate_bearer(*, session: Session, token: str) -> Caller | None:
     return Caller(actor=Actor.partner(key_id=key.id, community_id=key.community_id), scopes=frozenset(key.scopes))
 
 
-def authenticate_session_user(*, session: Session, user_id) -> Caller | None:
-    """The caller behind the web front's session: the signed-in person, unless erased or gone."""
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+def authenticate_session_user(*, session: Session, user_id, password_fingerprint) -> Caller | None:
+    """The caller behind the web front's session: the signed-in person, unless erased or gone, or unless their
+    password changed since the session began (``password_fingerprint`` is the one it began with): changing or
+    resetting a password ends every other session."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not isinstance(password_fingerprint, str):
         return None
     user = session.get(User, user_id)
     if user is None or user.erased_at is not None or user.email is None:
         return None
+    if not hmac.compare_digest(passwords.fingerprint(user.password_hash), password_fingerprint):
+        return None
     return Caller(actor=Actor.for_user(user), scopes=None)
+
+
+def session_fingerprint(*, session: Session, user_id: int) -> str:
+    """What a new web session of ``user_id`` carries to die when the password changes."""
+    user = session.get(User, user_id)
+    return passwords.fingerprint(None if user is None else user.password_hash)

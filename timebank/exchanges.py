@@ -24,6 +24,7 @@ the second sees what the first did.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from ledger.core import utc_now
 from timebank import access, errors, notifications, safeguarding, validation
 from timebank.access import Actor
+from timebank.listings import find_listing
 from timebank.members import first_name
 from timebank.models import (
     Category,
@@ -49,6 +51,7 @@ from timebank.models import (
     MembershipStatus,
     ThankYou,
 )
+from timebank.privacy import public_first_name
 
 # The ledger kind of every transaction that pays for help, whichever way it was recorded.
 EXCHANGE_KIND = "exchange"
@@ -589,6 +592,36 @@ def get_exchange(*, session: Session, actor: Actor, exchange_id: int) -> Exchang
     return ExchangeDetails(exchange=exchange, events=list(events), thank_you=thank_you)
 
 
+def party_first_names(
+    *, session: Session, exchanges: Iterable[Exchange], events: Iterable[ExchangeEvent] = ()
+) -> dict[int, str]:
+    """The first names of the members of ``exchanges`` and of those who acted in ``events`` (exchanges and events
+    a use case gave the actor), by membership id; nothing more about them. An erased member is "Erased member"."""
+    ids = {exchange.helper_membership_id for exchange in exchanges}
+    ids |= {exchange.helped_membership_id for exchange in exchanges}
+    ids |= {event.actor_membership_id for event in events if event.actor_membership_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(Membership.id, Membership.display_name).where(Membership.id.in_(sorted(ids))))
+    return {membership_id: public_first_name(name) for membership_id, name in rows}
+
+
+def exchanges_on_listing(*, session: Session, actor: Actor, listing_id: int, limit: int = 50) -> list[Exchange]:
+    """The exchanges started on a listing, newest first: every one for the member who posted it and for the
+    community's coordinators, only their own for other members. A listing the actor may not see does not exist."""
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
+    listing, membership = find_listing(session, actor, identifier("listing_id", listing_id))
+    query = sa.select(Exchange).where(Exchange.listing_id == listing.id)
+    own = membership is not None and membership.id == listing.membership_id
+    if not own and not access.is_coordinator(session, actor, listing.community_id):
+        if membership is None:
+            return []
+        query = query.where(
+            sa.or_(Exchange.helper_membership_id == membership.id, Exchange.helped_membership_id == membership.id)
+        )
+    return list(session.execute(query.order_by(Exchange.id.desc()).limit(limit)).scalars())
+
+
 @dataclass(frozen=True)
 class ExchangePage:
     exchanges: list[Exchange]
@@ -644,3 +677,57 @@ def list_exchanges(
         query = query.where(Exchange.id < identifier("before", before))
     rows = list(session.execute(query.order_by(Exchange.id.desc()).limit(limit + 1)).scalars())
     return ExchangePage(exchanges=rows[:limit], next_cursor=rows[limit - 1].id if len(rows) > limit else None)
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A disputed exchange as a coordinator settles it: both members, who recorded the minutes and who disputes
+    them, and what each said (the description with the record, the reason with the dispute)."""
+
+    exchange: Exchange
+    helper_name: str
+    helped_name: str
+    recorded_by_name: str
+    disputed_by_name: str
+    listing_title: str
+
+
+@dataclass(frozen=True)
+class DisputePage:
+    disputes: list[Dispute]
+    total: int
+
+
+def open_disputes(*, session: Session, actor: Actor, community_id: int, limit: int = 20) -> DisputePage:
+    """The community's disputed exchanges, oldest first (the longest waiting on top), for its coordinators,
+    with how many there are in all."""
+    access.require_coordinator(session, actor, identifier("community_id", community_id))
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
+    disputed = (Exchange.community_id == community_id, Exchange.status == ExchangeStatus.DISPUTED.value)
+    exchanges = list(
+        session.execute(sa.select(Exchange).where(*disputed).order_by(Exchange.updated_at, Exchange.id).limit(limit))
+        .scalars()
+        .all()
+    )
+    total = session.execute(sa.select(sa.func.count(Exchange.id)).where(*disputed)).scalar_one()
+    member_ids = {e.helper_membership_id for e in exchanges} | {e.helped_membership_id for e in exchanges}
+    names = dict(
+        session.execute(sa.select(Membership.id, Membership.display_name).where(Membership.id.in_(member_ids))).all()
+    )
+    listing_ids = {e.listing_id for e in exchanges if e.listing_id is not None}
+    titles = dict(session.execute(sa.select(Listing.id, Listing.title).where(Listing.id.in_(listing_ids))).all())
+    disputes = [_dispute(exchange, names, titles) for exchange in exchanges]
+    return DisputePage(disputes=disputes, total=total)
+
+
+def _dispute(exchange: Exchange, names: dict[int, str], titles: dict[int, str]) -> Dispute:
+    helper, helped = exchange.helper_membership_id, exchange.helped_membership_id
+    disputer = helped if exchange.recorded_by_membership_id == helper else helper
+    return Dispute(
+        exchange=exchange,
+        helper_name=names.get(helper, ""),
+        helped_name=names.get(helped, ""),
+        recorded_by_name=names.get(exchange.recorded_by_membership_id, ""),
+        disputed_by_name=names.get(disputer, ""),
+        listing_title=titles.get(exchange.listing_id, ""),
+    )

@@ -495,6 +495,37 @@ def search_listings(
     )
 
 
+def own_listings(
+    *,
+    session: Session,
+    actor: Actor,
+    community_id: int,
+    status: str = ListingStatus.OPEN.value,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[Listing]:
+    """The acting member's own listings in a community, newest first: open ones (and not yet past expiry) by
+    default, or those closed or expired. At most ``limit``."""
+    now = utc_now(now)
+    membership = access.require_member(session, actor, community_id)
+    status = validation.choice("status", status, [item.value for item in ListingStatus])
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
+    conditions = [Listing.community_id == community_id, Listing.membership_id == membership.id]
+    if status == ListingStatus.OPEN.value:
+        conditions += [Listing.status == status, Listing.expires_at > now]
+    elif status == ListingStatus.EXPIRED.value:
+        # Open but past its expiry is as good as expired, even before the tick has marked it.
+        conditions.append(
+            sa.or_(
+                Listing.status == status, sa.and_(Listing.status == ListingStatus.OPEN.value, Listing.expires_at <= now)
+            )
+        )
+    else:
+        conditions.append(Listing.status == status)
+    query = sa.select(Listing).where(*conditions).order_by(Listing.created_at.desc(), Listing.id.desc())
+    return list(session.execute(query.limit(limit)).scalars())
+
+
 def _first_names(session: Session, membership_ids: set[int]) -> dict[int, str]:
     if not membership_ids:
         return {}

@@ -18,10 +18,12 @@ from ledger.core import utc_now
 from ledger.models import Account, AccountStatus
 from timebank import access, audit, errors, notifications, safeguarding, validation
 from timebank.access import Actor
-from timebank.listings import find_listing
+from timebank.exchanges import OPEN_STATUSES
+from timebank.listings import find_listing, owner_first_names
 from timebank.members import first_name
 from timebank.models import (
     Category,
+    Exchange,
     Invitation,
     Listing,
     ListingKind,
@@ -234,6 +236,138 @@ def suggest_helpers(
         ranked.append((rank, member.id, suggestion))
     ranked.sort(key=lambda item: item[:2])
     return [suggestion for _, _, suggestion in ranked[:limit]]
+
+
+# --- requests a member could help with ------------------------------------------------------------------------
+
+# A member's home page looks through at most this many of the newest open requests: enough for a neighbourhood's
+# board, and a bound on the work one page view does.
+MAX_REQUESTS_CONSIDERED = 200
+
+
+@dataclass(frozen=True)
+class RequestSuggestion:
+    """An open request a member could help with: the request, its requester's first name, which Bs hold, and why."""
+
+    listing: Listing
+    requester_first_name: str
+    willing: bool
+    available: bool
+    reasons: tuple[Reason, ...]
+
+
+def _room_for(session: Session, member: Membership) -> int | None:
+    """Minutes the member may still receive under their ceiling, counting pending credits (None: no ceiling);
+    an account that is not open receives nothing."""
+    account = session.get(Account, member.account_id)
+    if account is None or account.status != AccountStatus.OPEN.value:
+        return 0
+    if account.ceiling is None:
+        return None
+    return account.ceiling - account.balance - account.pending_credits
+
+
+def _requests_for(session: Session, member: Membership, *, room: int | None, now: datetime) -> list[Listing]:
+    """Other members' open requests that fit in ``room``, newest first, without those the member already has an
+    exchange in progress for or an open invitation to (both are on their page already)."""
+    busy = sa.select(Exchange.listing_id).where(
+        Exchange.listing_id.is_not(None),
+        Exchange.helper_membership_id == member.id,
+        Exchange.status.in_(OPEN_STATUSES),
+    )
+    invited = sa.select(Invitation.listing_id).where(
+        Invitation.membership_id == member.id, Invitation.status == INVITATION_OPEN
+    )
+    query = sa.select(Listing).where(
+        Listing.community_id == member.community_id,
+        Listing.kind == ListingKind.REQUEST.value,
+        Listing.status == ListingStatus.OPEN.value,
+        Listing.expires_at > now,
+        Listing.membership_id != member.id,
+        Listing.id.not_in(busy),
+        Listing.id.not_in(invited),
+    )
+    if room is not None:
+        query = query.where(Listing.estimated_minutes <= room)
+    query = query.order_by(Listing.created_at.desc(), Listing.id.desc()).limit(MAX_REQUESTS_CONSIDERED)
+    return list(session.execute(query).scalars())
+
+
+def _offered_categories(session: Session, member: Membership, now: datetime) -> set[int]:
+    """Categories in which the member has an open offer."""
+    query = sa.select(Listing.category_id).where(
+        Listing.community_id == member.community_id,
+        Listing.membership_id == member.id,
+        Listing.kind == ListingKind.OFFER.value,
+        Listing.status == ListingStatus.OPEN.value,
+        Listing.expires_at > now,
+    )
+    return set(session.execute(query.distinct()).scalars())
+
+
+def suggest_requests_for(
+    *, session: Session, actor: Actor, community_id: int, limit: int = 5, now: datetime | None = None
+) -> list[RequestSuggestion]:
+    """Open requests of other members that the acting member could help with, best first, with the reasons: the
+    mirror of ``suggest_helpers``, on the same three Bs.
+
+    Only requests the member is **able** to take on are suggested: their account is open with room under its
+    ceiling for the estimated minutes (counting pending credits), and, when the category involves children, they
+    have a current safeguarding check on the window's first and last day (today, for an any-time request). Of
+    those, requests the member is **willing** to help with (an open offer of theirs in the category, or the
+    category among their interests) or **available** for (their usual slots cover every part of the window in
+    the community's time zone; any-time requests suit everyone) are ranked as ``suggest_helpers`` ranks helpers:
+    willing and available first, then willing only, then available only; ties newest first. Requests the member
+    already helps with or has an open invitation to are left out. At most the newest ``MAX_REQUESTS_CONSIDERED``
+    open requests are looked at."""
+    now = utc_now(now)
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_SUGGESTIONS)
+    member = access.require_member(session, actor, community_id)
+    zone = ZoneInfo(access.get_community(session, community_id).time_zone)
+    room = _room_for(session, member)
+    if room is not None and room <= 0:
+        return []
+    candidates = _requests_for(session, member, room=room, now=now)
+    categories = {
+        category.id: category
+        for category in session.execute(sa.select(Category).where(Category.community_id == community_id)).scalars()
+    }
+    offered = _offered_categories(session, member, now)
+    interests, usual_slots = set(member.interests or []), set(member.availability or [])
+    ranked = []
+    for order, listing in enumerate(candidates):
+        category = categories[listing.category_id]
+        offers, interested = listing.category_id in offered, category.slug in interests
+        any_time = listing.window_start is None
+        slots = None if any_time else required_slots(listing.window_start, listing.window_end, zone)
+        available = any_time or (slots is not None and slots <= usual_slots)
+        willing = offers or interested
+        if not (willing or available):
+            continue
+        if category.involves_children and not _has_current_check(session, member.id, task_dates(listing, zone, now)):
+            continue
+        reasons = _reasons(
+            offers=offers,
+            interested=interested,
+            available=available,
+            any_time=any_time,
+            checked=category.involves_children,
+        )
+        rank = 0 if willing and available else 1 if willing else 2
+        ranked.append((rank, order, listing, willing, available, reasons))
+    ranked.sort(key=lambda item: item[:2])
+    chosen = ranked[:limit]
+    names = owner_first_names(session=session, listings=[item[2] for item in chosen])
+    return [
+        RequestSuggestion(
+            listing=listing,
+            requester_first_name=names[listing.membership_id],
+            willing=willing,
+            available=available,
+            reasons=reasons,
+        )
+        for _, _, listing, willing, available, reasons in chosen
+    ]
 
 
 # --- invitations ----------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ offline members managed by a coordinator, profiles, limits and roles."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +13,8 @@ from sqlalchemy.orm import Session
 
 import ledger
 from ledger.core import utc_now
-from timebank import access, audit, errors, notifications, passwords, validation
+from ledger.models import account_table
+from timebank import access, audit, bookkeeping, errors, notifications, passwords, validation
 from timebank.access import Actor
 from timebank.communities import MEMBER_KIND
 from timebank.models import Community, Membership, MembershipStatus, Role, User
@@ -40,6 +43,12 @@ def register_user(
     *, session: Session, email: str, password: str, preferred_language: str = "nl", now: datetime | None = None
 ) -> User:
     """A new login identity. The email is stored lower-case and must be new."""
+    user = _new_user(session, email=email, password=password, preferred_language=preferred_language, now=now)
+    session.commit()
+    return user
+
+
+def _new_user(session: Session, *, email: str, password: str, preferred_language: str, now: datetime | None) -> User:
     email = validation.email(email)
     language = validation.language(preferred_language, "preferred_language")
     password_hash = passwords.hash_password(password)
@@ -47,7 +56,7 @@ def register_user(
         raise errors.EmailTaken("an account with this email exists already", field="email")
     user = User(email=email, password_hash=password_hash, preferred_language=language, created_at=utc_now(now))
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -104,6 +113,57 @@ def change_password(*, session: Session, actor: Actor, current_password: str, ne
     return user
 
 
+def password_fingerprint(user: User) -> str:
+    """A short digest of the user's stored password hash (``passwords.fingerprint``). A link to set a new
+    password carries it, so the link dies as soon as the password changes (it works once)."""
+    return passwords.fingerprint(user.password_hash)
+
+
+def request_password_reset(
+    *, session: Session, email: str, make_link: Callable[[int, str], str], now: datetime | None = None
+) -> None:
+    """Mail a link to set a new password to the account with ``email``, if there is one that can log in.
+
+    ``make_link(user_id, fingerprint)`` writes the link (signed, with an expiry, by the caller). Nothing tells
+    whether an account was found: the caller answers the same either way."""
+    if not isinstance(email, str) or len(email) > 254:
+        return
+    user = session.execute(
+        sa.select(User).where(
+            User.email == email.strip().lower(), User.erased_at.is_(None), User.password_hash.is_not(None)
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        return
+    link = make_link(user.id, password_fingerprint(user))
+    notifications.notify(session, user_id=user.id, kind="password_reset", context={"link": link}, now=now)
+    session.commit()
+
+
+def password_reset_is_current(*, session: Session, user_id: int, fingerprint: str) -> bool:
+    """Whether a link to set a new password still works: the account is there and its password unchanged."""
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    return _reset_fits(user, fingerprint)
+
+
+def reset_password(*, session: Session, user_id: int, fingerprint: str, new_password: str) -> User:
+    """Set a new password with a link from ``request_password_reset`` (whose signature and age the caller
+    checked): only while the password is still the one the link was made for, so a link works once."""
+    password_hash = passwords.hash_password(new_password)  # the slow part, before any row is locked
+    user = session.get(User, user_id, with_for_update=True) if isinstance(user_id, int) else None
+    if not _reset_fits(user, fingerprint):
+        raise errors.NotAllowed("this link to set a new password no longer works", field="link")
+    user.password_hash = password_hash
+    session.commit()
+    return user
+
+
+def _reset_fits(user: User | None, fingerprint: str) -> bool:
+    if user is None or user.erased_at is not None or not user.email or not user.password_hash:
+        return False
+    return isinstance(fingerprint, str) and hmac.compare_digest(password_fingerprint(user), fingerprint)
+
+
 # --- joining --------------------------------------------------------------------------------------------------
 
 
@@ -131,6 +191,51 @@ def apply_to_join(
     now: datetime | None = None,
 ) -> Membership:
     """Ask to join a community. Where the community needs no approval, the member is admitted at once."""
+    membership = _apply(
+        session, actor, community_id, display_name=display_name, neighbourhood=neighbourhood, note=note, now=now
+    )
+    session.commit()
+    return membership
+
+
+def register_and_apply(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    community_id: int,
+    display_name: str,
+    neighbourhood: str = "",
+    note: str = "",
+    preferred_language: str = "nl",
+    now: datetime | None = None,
+) -> Membership:
+    """A newcomer's first step: an account and an application to join a community, both or neither (where the
+    community needs no approval, the member is admitted at once)."""
+    user = _new_user(session, email=email, password=password, preferred_language=preferred_language, now=now)
+    membership = _apply(
+        session,
+        Actor.for_user(user),
+        community_id,
+        display_name=display_name,
+        neighbourhood=neighbourhood,
+        note=note,
+        now=now,
+    )
+    session.commit()
+    return membership
+
+
+def _apply(
+    session: Session,
+    actor: Actor,
+    community_id: int,
+    *,
+    display_name: str,
+    neighbourhood: str,
+    note: str,
+    now: datetime | None,
+) -> Membership:
     now = utc_now(now)
     community = access.get_community(session, community_id)
     if actor.user_id is None:
@@ -163,7 +268,6 @@ def apply_to_join(
     session.flush()
     if not community.approval_required:
         _admit(session, community, membership, actor=actor, now=now)
-    session.commit()
     return membership
 
 
@@ -567,6 +671,19 @@ def view_member(*, session: Session, actor: Actor, membership_id: int) -> Member
     full = membership.user_id == actor.user_id or (
         actor.partner_key_id is None and access.is_coordinator(session, actor, membership.community_id)
     )
+    return _member_view(membership, full=full)
+
+
+def view_own_profile_as_others_see_it(*, session: Session, actor: Actor, membership_id: int) -> MemberView:
+    """The actor's own membership as another member sees it (a preview on the profile page): the first name,
+    the neighbourhood and what the member chose to show. Anyone else's membership is not found."""
+    membership = access.get_membership(session, actor, membership_id)
+    if membership.user_id != actor.user_id:
+        raise errors.NotFound("no such member", membership_id=membership_id)
+    return _member_view(membership, full=False)
+
+
+def _member_view(membership: Membership, *, full: bool) -> MemberView:
     visible = {name for name in VISIBILITY_FIELDS if full or membership.visibility.get(name)}
     shown = {
         name: getattr(membership, name)
@@ -616,6 +733,38 @@ def list_members(
 
 
 @dataclass(frozen=True)
+class MemberChoice:
+    """An active member as another member may pick them from a list: first name and neighbourhood."""
+
+    membership_id: int
+    first_name: str
+    neighbourhood: str
+
+
+MAX_MEMBER_CHOICES = 1000
+
+
+def member_choices(*, session: Session, actor: Actor, community_id: int) -> list[MemberChoice]:
+    """The community's active members other than the actor, by name, for a member choosing whom to pay or to
+    claim from (at most 1000): what members may see of each other, nothing more."""
+    own = access.require_member(session, actor, community_id)
+    rows = session.execute(
+        sa.select(Membership.id, Membership.display_name, Membership.neighbourhood)
+        .where(
+            Membership.community_id == community_id,
+            Membership.status == MembershipStatus.ACTIVE.value,
+            Membership.id != own.id,
+        )
+        .order_by(Membership.display_name, Membership.id)
+        .limit(MAX_MEMBER_CHOICES)
+    ).all()
+    return [
+        MemberChoice(membership_id=row.id, first_name=first_name(row.display_name), neighbourhood=row.neighbourhood)
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
 class OwnSettings:
     """A person's own settings and every membership they hold, in whatever state."""
 
@@ -634,3 +783,108 @@ def own_settings(*, session: Session, actor: Actor) -> OwnSettings:
         sa.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
     ).scalars()
     return OwnSettings(user=user, memberships=list(memberships))
+
+
+# --- a coordinator's view of the members ----------------------------------------------------------------------
+
+ROSTER_ORDERS = ("name", "lowest_balance", "highest_balance")
+# Everyone who was admitted once: the roster's default, without applicants and declined applications.
+ADMITTED_STATUSES = (MembershipStatus.ACTIVE.value, MembershipStatus.SUSPENDED.value, MembershipStatus.LEFT.value)
+MAX_ROSTER_SIZE = 500
+MAX_ROSTER_OFFSET = 100_000
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """A member as a coordinator's list shows them: the membership and the account's posted figures."""
+
+    membership: Membership
+    balance_minutes: int
+    floor_minutes: int | None
+    ceiling_minutes: int | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    """One page of the members that match, and how many match in all."""
+
+    rows: list[RosterRow]
+    total: int
+
+
+def member_roster(
+    *,
+    session: Session,
+    actor: Actor,
+    community_id: int,
+    name: str = "",
+    status: str | None = None,
+    order: str = "name",
+    limit: int = 50,
+    offset: int = 0,
+) -> Roster:
+    """The community's members with their balances, for its coordinators: whose name contains ``name`` (any
+    case), of one ``status`` (default: everyone admitted once, so not applicants), by name or by balance."""
+    access.require_coordinator(session, actor, community_id)
+    name = validation.text("name", name, maximum=80)
+    every_status = [item.value for item in MembershipStatus]
+    statuses = ADMITTED_STATUSES if status is None else (validation.choice("status", status, every_status),)
+    order = validation.choice("order", order, ROSTER_ORDERS)
+    limit = validation.whole_number("limit", limit, minimum=1, maximum=MAX_ROSTER_SIZE)
+    offset = validation.whole_number("offset", offset, minimum=0, maximum=MAX_ROSTER_OFFSET)
+    account = account_table.c
+    conditions = [Membership.community_id == community_id, Membership.status.in_(statuses)]
+    if name:
+        conditions.append(Membership.display_name.ilike(f"%{_escaped_like(name)}%", escape="\\"))
+    by = {
+        "name": (sa.func.lower(Membership.display_name), Membership.id),
+        "lowest_balance": (account.balance, Membership.id),
+        "highest_balance": (account.balance.desc(), Membership.id),
+    }[order]
+    rows = session.execute(
+        sa.select(Membership, account.balance, account.floor, account.ceiling)
+        .join(account_table, account.id == Membership.account_id)
+        .where(*conditions)
+        .order_by(*by)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = session.execute(sa.select(sa.func.count(Membership.id)).where(*conditions)).scalar_one()
+    found = [
+        RosterRow(membership=member, balance_minutes=balance, floor_minutes=floor, ceiling_minutes=ceiling)
+        for member, balance, floor, ceiling in rows
+    ]
+    return Roster(rows=found, total=total)
+
+
+def _escaped_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def member_counts(*, session: Session, actor: Actor, community_id: int) -> dict[str, int]:
+    """How many memberships of the community are in each status (every status named, zero or more); for its
+    coordinators."""
+    access.require_coordinator(session, actor, community_id)
+    rows = session.execute(
+        sa.select(Membership.status, sa.func.count(Membership.id))
+        .where(Membership.community_id == community_id)
+        .group_by(Membership.status)
+    ).all()
+    return {status.value: 0 for status in MembershipStatus} | {status: count for status, count in rows}
+
+
+@dataclass(frozen=True)
+class MemberDetails:
+    """Everything a coordinator sees of one member: the membership and the account's figures."""
+
+    membership: Membership
+    figures: bookkeeping.AccountFigures
+
+
+def member_details(*, session: Session, actor: Actor, community_id: int, membership_id: int) -> MemberDetails:
+    """One member of the community (any status) with their balance and bounds, for its coordinators; a member
+    of another community is not found."""
+    access.require_coordinator(session, actor, community_id)
+    membership_id = validation.whole_number("membership_id", membership_id, minimum=1, maximum=2**31 - 1)
+    membership = access.get_in_community(session, Membership, membership_id, community_id, what="member")
+    return MemberDetails(membership=membership, figures=bookkeeping.account_figures(session, membership.account_id))

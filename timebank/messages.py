@@ -21,7 +21,7 @@ HOUR_UNITS = {"nl": "u", "en": "h"}
 ELLIPSIS = "…"
 
 # What each context value is, and how long it may be once filled in. People are named by their first name.
-PERSON, TEXT, DURATION = "person", "text", "duration"
+PERSON, TEXT, DURATION, LINK = "person", "text", "duration", "link"
 FIELDS: dict[str, tuple[str, int]] = {
     "responder_name": (PERSON, 40),
     "inviter_name": (PERSON, 40),
@@ -32,8 +32,11 @@ FIELDS: dict[str, tuple[str, int]] = {
     "community_name": (TEXT, 120),
     "reason": (TEXT, 500),
     "minutes": (DURATION, 0),
+    # A link is never cut (a cut link is a broken one): a longer one is a programming error.
+    "link": (LINK, 1000),
 }
 LINE_BREAKS_ALLOWED = frozenset({"reason"})
+LINK_PATTERN = re.compile(r"^https?://[!-~]+$")  # printable ASCII without spaces: the link stays one piece
 
 
 class MessageError(ValueError):
@@ -155,8 +158,29 @@ TEXTS: dict[str, dict[str, Text]] = {
             "Is it not right? Log in today and say so.",
         ),
     },
+    "password_reset": {
+        "nl": Text(
+            "Een nieuw wachtwoord voor de tijdbank",
+            "Iemand heeft gevraagd om een nieuw wachtwoord voor je account bij de tijdbank.\n"
+            "Was jij dat? Open dan deze link en kies een nieuw wachtwoord:\n"
+            "{link}\n"
+            "De link werkt één uur, en maar één keer.\n"
+            "Heb je niets gevraagd? Dan hoef je niets te doen. Je wachtwoord blijft hetzelfde.",
+        ),
+        "en": Text(
+            "A new password for the time bank",
+            "Someone asked for a new password for your account at the time bank.\n"
+            "Was it you? Then open this link and choose a new password:\n"
+            "{link}\n"
+            "The link works for one hour, and only once.\n"
+            "Did you not ask for this? Then you do not need to do anything. Your password stays the same.",
+        ),
+    },
 }
 KINDS = tuple(TEXTS)
+# Kinds that go out at once even to a member who asked for a weekly summary, without the letter's note about it:
+# a link that works for an hour cannot wait for Monday.
+IMMEDIATE_KINDS = frozenset({"password_reset"})
 
 # The words around a message: a greeting, a closing, and how to change how often messages come.
 FRAME: dict[str, dict[str, str]] = {
@@ -248,6 +272,10 @@ def _value(kind: str, name: str, context: dict, language: str) -> str:
         return hours_and_minutes(value, language)
     if not isinstance(value, str):
         raise MessageError(f"{name!r} must be text, not {type(value).__name__}")
+    if sort == LINK:
+        if len(value) > maximum or not LINK_PATTERN.match(value):
+            raise MessageError(f"{name!r} must be an http(s) link of at most {maximum} characters, not {value!r}")
+        return value
     value = _clean(value, keep_line_breaks=name in LINE_BREAKS_ALLOWED)
     if sort == PERSON:
         value = first_name(value)
@@ -271,12 +299,13 @@ def render(kind: str, language: str, context: dict) -> Text:
     return Text(subject=shorten(subject, MAX_SUBJECT_LENGTH), body=text.body.format(**values))
 
 
-def letter(language: str, body: str, *, community_name: str | None = None) -> str:
-    """A single message as it is mailed: a greeting, the text, a closing signed by the community, and how to get
-    a weekly summary instead."""
+def letter(language: str, body: str, *, community_name: str | None = None, weekly_note: bool = True) -> str:
+    """A single message as it is mailed: a greeting, the text, a closing signed by the community, and (unless
+    ``weekly_note`` is false) how to get a weekly summary instead."""
     frame = FRAME[language]
     sender = _clean(community_name, keep_line_breaks=False) if community_name else frame["default_sender"]
-    text = f"{frame['greeting']}\n\n{body}\n\n{frame['closing']}\n{shorten(sender, 120)}\n\n{frame['letter_footer']}\n"
+    footer = f"\n{frame['letter_footer']}\n" if weekly_note else ""
+    text = f"{frame['greeting']}\n\n{body}\n\n{frame['closing']}\n{shorten(sender, 120)}\n{footer}"
     return shorten(text, MAX_BODY_LENGTH)
 
 

@@ -108,7 +108,8 @@ def notify(
 ) -> OutboxMessage | None:
     """Queue a message of ``kind`` for a user, written in their preferred language, in the caller's transaction
     (it does not commit). Due now for "immediate"; a digest entry due at the next Monday 08:00 in the community's
-    time zone for "weekly". Users without an email (offline members) and erased users get nothing: None.
+    time zone for "weekly" (except ``messages.IMMEDIATE_KINDS``, due now for everyone). Users without an email
+    (offline members) and erased users get nothing: None.
 
     ``messages.REQUIRED_CONTEXT[kind]`` lists the context values a kind needs; an unknown kind or a missing
     value raises ``MessageError`` (a programming error), also for a user who gets nothing."""
@@ -125,13 +126,15 @@ def notify(
     text = messages.render(kind, language, context)
     if not user.email or user.erased_at is not None:
         return None
-    weekly = user.notification_mode == WEEKLY
+    urgent = kind in messages.IMMEDIATE_KINDS
+    weekly = user.notification_mode == WEEKLY and not urgent
     if weekly:
         due_at = next_digest_moment(now, community.time_zone if community else DEFAULT_TIME_ZONE)
         body = text.body
     else:
         due_at = now
-        body = messages.letter(language, text.body, community_name=community.name if community else None)
+        community_name = community.name if community else None
+        body = messages.letter(language, text.body, community_name=community_name, weekly_note=not urgent)
     message = OutboxMessage(
         user_id=user.id,
         community_id=community_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from importlib import resources
 
@@ -59,3 +60,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """Whether a stored hash is weaker than today's parameters and should be replaced at the next login."""
     return HASHER.check_needs_rehash(password_hash)
+
+
+def fingerprint(password_hash: str | None) -> str:
+    """A short digest of a stored password hash. A web session and a link to set a new password carry it, so
+    they die as soon as the password changes. The hash holds a random salt: the digest reveals nothing that
+    helps guess the password."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:32]

@@ -171,14 +171,17 @@ def record_minutes(
     actor: Actor,
     exchange_id: int,
     minutes: int,
+    note: str = "",
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Exchange:
-    """Either side of an agreed exchange records the minutes spent (1 to 720). The ledger holds them as pending,
-    counted against the helped member's floor and the helper's ceiling, until the other side confirms or the
-    community's number of days has passed. A retry with the same ``idempotency_key`` records nothing more."""
+    """Either side of an agreed exchange records the minutes spent (1 to 720), with an optional ``note`` on what
+    was done for the history. The ledger holds them as pending, counted against the helped member's floor and
+    the helper's ceiling, until the other side confirms or the community's number of days has passed. A retry
+    with the same ``idempotency_key`` records nothing more."""
     now = utc_now(now)
     minutes = validation.minutes("minutes", minutes)
+    note = validation.text("note", note, maximum=MAX_NOTE_LENGTH)
     idempotency_key = _checked_idempotency_key(idempotency_key)
     exchange, own = as_party(session, actor, exchange_id)
     community = access.get_community(session, exchange.community_id)
@@ -200,7 +203,7 @@ def record_minutes(
     _mark_recorded(
         exchange, community=community, recorded_by_membership_id=own.id, minutes=minutes, posting=posting, now=now
     )
-    add_event(session, exchange, EventKind.RECORDED, actor_membership_id=own.id, now=now, minutes=minutes)
+    add_event(session, exchange, EventKind.RECORDED, actor_membership_id=own.id, now=now, minutes=minutes, note=note)
     _tell_waiting(session, exchange, recorder=own, now=now)
     session.commit()
     return exchange

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import ledger
 from ledger.core import utc_now
 from ledger.models import AccountStatus, account_table, entry_table, transaction_table
-from timebank import audit, errors, validation
+from timebank import audit, errors, passwords, validation
 from timebank.access import Actor
 from timebank.members import first_name
 from timebank.models import (
@@ -436,6 +436,15 @@ def erase_user(
         holds_voided=holds,
         exchanges_called_off=called_off,
     )
+
+
+def erase_own_data(*, session: Session, actor: Actor, password: str, now: datetime | None = None) -> Erasure:
+    """A person erases their own data, confirming with their password (see ``erase_user``). A wrong password is
+    refused and nothing changes."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        raise errors.NotAllowed("the current password is not right", field="password")
+    return erase_user(session=session, actor=actor, user_id=user.id, now=now)
 
 
 def _void_holds(session: Session, account_ids: list[int], *, now: datetime) -> int:

@@ -472,13 +472,8 @@ def _minutes_by_month_and_category(session, community_id, start, end, months) ->
     # The month boundaries are computed here in the community's time zone (SQLite knows no time zones) and
     # bucketed in SQL with one CASE; the inner select keeps the CASE's parameters out of the GROUP BY, which
     # PostgreSQL would not match otherwise.
-    month = sa.literal(months[-1][0])
-    if len(months) > 1:
-        month = sa.case(
-            *[(Exchange.confirmed_at < next_start, label) for label, next_start in months[:-1]], else_=month
-        )
     bucketed = (
-        sa.select(month.label("month"), Exchange.category_id, Exchange.minutes)
+        sa.select(_month_of(Exchange.confirmed_at, months).label("month"), Exchange.category_id, Exchange.minutes)
         .where(*_confirmed_between(community_id, start, end))
         .subquery()
     )
@@ -498,6 +493,14 @@ def _minutes_by_month_and_category(session, community_id, start, end, months) ->
         MonthCategoryFigure(month=row.month, slug=row.slug or "", exchanges=row.exchanges, minutes=int(row.minutes))
         for row in rows
     ]
+
+
+def _month_of(moment, months: list[tuple[str, datetime]]):
+    """The label of the month (of ``_months``) in which ``moment`` falls, as one SQL CASE."""
+    month = sa.literal(months[-1][0])
+    if len(months) > 1:
+        month = sa.case(*[(moment < next_start, label) for label, next_start in months[:-1]], else_=month)
+    return month
 
 
 def _categories(session: Session, community: Community) -> dict[str, str]:
@@ -644,6 +647,36 @@ def _members_near_floor(session: Session, community_id: int, end: datetime) -> i
         .select_from(members)
         .where(members.c.floor - members.c.available >= -NEAR_FLOOR_MINUTES)
     ).scalar_one()
+
+
+@dataclass(frozen=True)
+class MonthMembers:
+    month: str  # "2026-03", a calendar month in the community's time zone
+    members: int
+
+
+def active_members_by_month(
+    *, session: Session, actor: Actor, community_id: int, start: datetime, end: datetime
+) -> list[MonthMembers]:
+    """How many members took part in exchanges, month by month, over the period ``[start, end)`` (at most two
+    years), for coordinators and administrators: for each calendar month the period touches (in the community's
+    time zone, as in ``funder_report``), the memberships that were the helper or the helped member of at least
+    one exchange confirmed within that month and within the period. A member active in two months counts in
+    both; every month is listed, with zero where nobody was. One SQL aggregate; names nobody."""
+    start, end = _period(start, end)
+    access.require_coordinator(session, actor, community_id)
+    community = access.get_community(session, community_id)
+    months = _months(start, end, ZoneInfo(community.time_zone))
+    month = _month_of(Exchange.confirmed_at, months).label("month")
+    confirmed = _confirmed_between(community_id, start, end)
+    # UNION (not UNION ALL) keeps each member once per month, whether they helped, were helped, or both.
+    people = sa.union(
+        sa.select(month, Exchange.helper_membership_id.label("membership_id")).where(*confirmed),
+        sa.select(month, Exchange.helped_membership_id.label("membership_id")).where(*confirmed),
+    ).subquery()
+    rows = session.execute(sa.select(people.c.month, sa.func.count().label("members")).group_by(people.c.month))
+    counts = {row.month: row.members for row in rows}
+    return [MonthMembers(month=label, members=counts.get(label, 0)) for label, _ in months]
 
 
 def funder_report_csv(*, session: Session, actor: Actor, community_id: int, start: datetime, end: datetime) -> str:

@@ -176,8 +176,13 @@ def test_the_browser_front_calls_with_its_session_cookie_and_writes_need_the_csr
     from flask_wtf.csrf import generate_csrf
 
     client = api_app.test_client()
+    from timebank import passwords
+
     with client.session_transaction() as web_session:
         web_session["user_id"] = world.ans.user.id
+    assert client.get("/api/v1/me/tokens").status_code == 401, "a session must carry the password it began with"
+    with client.session_transaction() as web_session:
+        web_session["password_fingerprint"] = passwords.fingerprint(world.ans.user.password_hash)
     assert client.get("/api/v1/me/tokens").status_code == 200
     refused = client.post("/api/v1/me/tokens", json={"name": "from the page"})
     assert refused.status_code == 401  # a cookie alone cannot write: that is what CSRF would be

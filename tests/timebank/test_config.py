@@ -73,3 +73,9 @@ def test_an_empty_secret_key_is_refused_even_in_development():
 def test_the_defaults_bound_request_bodies():
     assert Config.MAX_CONTENT_LENGTH <= 10 * 1024 * 1024
     assert Config.SECRET_KEY == DEVELOPMENT_SECRET_KEY
+
+
+def test_the_public_url_is_an_http_address_when_set():
+    check_config({**defaults(), "ENV": "development", "PUBLIC_URL": "https://tijdbank.example.org"})
+    with pytest.raises(ConfigError, match="TIMEBANK_PUBLIC_URL must start with https://"):
+        check_config({**defaults(), "ENV": "development", "PUBLIC_URL": "tijdbank.example.org"})

@@ -501,3 +501,11 @@ def test_only_a_coordinator_lists_another_members_exchanges(db, world, other_wor
     for bad in ({"limit": 0}, {"limit": 101}, {"which": "mine"}):
         with pytest.raises(errors.InvalidInput):
             db.read(exchanges.list_exchanges, actor=world.ans.actor, community_id=world.community_id, **bad)
+
+
+def test_the_first_names_of_an_exchanges_members_and_of_who_acted_in_it_and_nothing_more(db, world):
+    exchange = respond(db, post_listing(db, world, world.ans), world.bert)
+    details = db.read(exchanges.get_exchange, actor=world.ans.actor, exchange_id=exchange.id)
+    names = db.read(exchanges.party_first_names, exchanges=[details.exchange], events=details.events)
+    assert names == {world.ans.id: "Ans", world.bert.id: "Bert"}
+    assert db.read(exchanges.party_first_names, exchanges=[]) == {}

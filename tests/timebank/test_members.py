@@ -326,6 +326,23 @@ def test_others_see_a_first_name_and_only_what_the_member_shows(world, db):
     assert seen_by_coordinator.display_name == "Ans de Vries" and "availability" in seen_by_coordinator.shown
 
 
+def test_a_member_previews_their_own_profile_as_others_see_it_and_nobody_elses(world, db):
+    db.run(
+        members.update_profile,
+        actor=world.ans.actor,
+        membership_id=world.ans.id,
+        likes_to_do="fietsen maken",
+        languages=["Nederlands"],
+        visibility={"likes_to_do": True},
+    )
+    preview = db.read(members.view_own_profile_as_others_see_it, actor=world.ans.actor, membership_id=world.ans.id)
+    seen_by_bert = db.read(members.view_member, actor=world.bert.actor, membership_id=world.ans.id)
+    assert preview == seen_by_bert
+    assert (preview.display_name, preview.shown) == ("Ans", {"likes_to_do": "fietsen maken"})
+    with pytest.raises(errors.NotFound):
+        db.read(members.view_own_profile_as_others_see_it, actor=world.bert.actor, membership_id=world.ans.id)
+
+
 def test_a_coordinator_sets_a_members_limits_with_a_reason(world, db):
     with pytest.raises(errors.InvalidInput):
         db.run(
@@ -424,3 +441,18 @@ def test_an_applicant_hears_of_the_decision_in_their_own_language(world, db):
     assert approved.kind == "application_approved" and approved.language == "en"
     assert declined.kind == "application_declined" and declined.language == "nl"
     assert "de bank is vol" in declined.body
+
+
+def test_a_member_chooses_among_the_other_active_members_by_first_name_and_neighbourhood(db, world, other_world):
+    db.run(members.suspend_member, actor=world.coordinator.actor, membership_id=world.cor.id, reason="away")
+    choices = db.read(members.member_choices, actor=world.ans.actor, community_id=world.community_id)
+    assert [(choice.first_name, choice.neighbourhood) for choice in choices] == [
+        ("Bert", "Dapperbuurt"),
+        ("Carla", "Oosterpark"),
+        ("Olga", "Oosterpark"),
+    ]
+    assert {choice.membership_id for choice in choices} == {world.bert.id, world.coordinator.id, world.officer.id}
+    with pytest.raises(errors.NotFound):
+        db.read(members.member_choices, actor=other_world.ans.actor, community_id=world.community_id)
+    with pytest.raises(errors.MembershipNotActive):
+        db.read(members.member_choices, actor=world.cor.actor, community_id=world.community_id)

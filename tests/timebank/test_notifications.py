@@ -50,6 +50,7 @@ CONTEXTS = {
     "application_approved": {"community_name": "Buurtbank Oosterpark"},
     "application_declined": {"community_name": "Buurtbank Oosterpark", "reason": "U woont buiten de wijk."},
     "confirms_tomorrow": {"recorder_name": "Ans de Vries", "minutes": 45},
+    "password_reset": {"link": "https://tijdbank.example.org/password/reset/eyJ1c2VyIjo3fQ.Zm9v.YmFy"},
 }
 SHOWN = {"minutes": {150: ("2 u 30 min", "2 h 30 min"), 90: ("1 u 30 min", "1 h 30 min"), 45: ("45 min",) * 2}}
 
@@ -101,6 +102,7 @@ def test_every_kind_the_issue_asks_for_has_a_text_in_both_languages():
         "application_approved",
         "application_declined",
         "confirms_tomorrow",
+        "password_reset",
     }
     assert set(messages.KINDS) == expected == set(CONTEXTS)
     for kind in expected:
@@ -184,6 +186,27 @@ def test_a_reason_keeps_its_line_breaks_but_loses_control_characters():
     context = {"disputer_name": "Bert", "minutes": 60, "reason": "Eén uur.\nNiet twee.\x07"}
     text = messages.render("claim_disputed", "nl", context)
     assert "Eén uur.\nNiet twee." in text.body and "\x07" not in text.body
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://tijdbank.example.org/" + "x" * 1000,
+        "javascript:alert(1)",
+        "https://tijdbank.example.org/reset\nBcc: everyone@example.org",
+        "https://tijdbank.example.org/a b",
+        "tijdbank.example.org/reset",
+    ],
+)
+def test_a_link_is_never_cut_or_mangled_but_refused_loudly(link):
+    with pytest.raises(MessageError, match="'link'"):
+        messages.render("password_reset", "en", {"link": link})
+
+
+def test_a_link_stays_whole_on_a_line_of_its_own():
+    link = CONTEXTS["password_reset"]["link"]
+    for language in messages.LANGUAGES:
+        assert f"\n{link}\n" in messages.render("password_reset", language, {"link": link}).body
 
 
 def test_a_digest_names_how_many_messages_it_holds():
@@ -296,6 +319,18 @@ def test_a_weekly_member_gets_a_digest_entry_due_next_monday_morning(world, sess
     assert message.digest
     assert message.due_at == AMSTERDAM_MONDAY_AFTER_START
     assert not message.body.startswith("Hallo"), "the digest adds the greeting once"
+
+
+def test_a_password_link_goes_out_at_once_even_to_a_weekly_member_without_the_note_about_weekly_mail(world, session):
+    cor = session.get(User, world.cor.user.id)
+    cor.notification_mode = "weekly"
+    session.flush()
+
+    message = notify(session, user_id=cor.id, kind="password_reset", context=CONTEXTS["password_reset"], now=START)
+
+    assert not message.digest and message.due_at == START
+    assert message.body.startswith("Hallo,") and CONTEXTS["password_reset"]["link"] in message.body
+    assert "één keer per week" not in message.body
 
 
 def test_a_weekly_digest_follows_the_communitys_time_zone_also_in_the_week_summer_time_starts(world, session):

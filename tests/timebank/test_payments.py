@@ -22,7 +22,7 @@ from tests.timebank.test_exchanges import (
     recorded_exchange,
 )
 from tests.world import START
-from timebank import audit, communities, errors, members, payments
+from timebank import audit, communities, errors, exchanges, members, payments
 from timebank.models import Exchange, ExchangeStatus
 
 DAY = timedelta(days=1)
@@ -615,3 +615,13 @@ def test_a_childrens_task_is_recorded_on_behalf_only_when_attested_and_the_helpe
         )
     exchange = db.run(payments.record_on_behalf, actor=world.coordinator.actor, attested=True, **record)
     assert exchange.status == ExchangeStatus.CONFIRMED and exchange.parent_accepted_helper
+
+
+def test_recorded_minutes_may_say_what_was_done_in_the_history(db, world):
+    exchange = agreed_exchange(db, world, helper=world.bert, helped=world.ans)
+    with pytest.raises(errors.InvalidInput) as refused:
+        db.run(payments.record_minutes, actor=world.bert.actor, exchange_id=exchange.id, minutes=60, note="x" * 501)
+    assert refused.value.details["field"] == "note"
+    db.run(payments.record_minutes, actor=world.bert.actor, exchange_id=exchange.id, minutes=60, note=" Two bags ")
+    details = db.read(exchanges.get_exchange, actor=world.ans.actor, exchange_id=exchange.id)
+    assert [(event.kind, event.note) for event in details.events][-1] == ("recorded", "Two bags")

@@ -460,3 +460,15 @@ def test_an_erased_person_can_still_be_exported_with_nothing_personal_left(life)
     assert data["user"]["erased_at"] == at(4, 1).isoformat()
     assert data["messages"] == [] and data["safeguarding_checks"] == []
     assert life.tag not in json.dumps(data)
+
+
+def test_a_person_erases_their_own_data_by_confirming_with_their_password(life):
+    with pytest.raises(errors.NotAllowed) as refused:
+        life.world.db.run(privacy.erase_own_data, actor=life.zeynep.actor, password="not my password", now=at(4, 1))
+    assert refused.value.details == {"field": "password"}
+    assert life.world.db.read(lambda *, session: session.get(User, life.zeynep.user.id)).erased_at is None
+
+    result = life.world.db.run(privacy.erase_own_data, actor=life.zeynep.actor, password=PASSWORD, now=at(4, 1))
+
+    assert result.user_id == life.zeynep.user.id
+    assert life.world.db.run(members.authenticate, email=life.email, password=PASSWORD) is None

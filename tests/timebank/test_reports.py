@@ -746,3 +746,50 @@ def test_the_funder_report_csv_defuses_a_category_name_that_looks_like_a_formula
 
     assert "'=HYPERLINK(1)" in text
     assert ",=HYPERLINK" not in text
+
+
+# --- active members per month ---------------------------------------------------------------------------------
+
+
+def active_by_month(world: World, start=AMSTERDAM_MARCH, end=AMSTERDAM_MAY, actor=None):
+    return [
+        (item.month, item.members)
+        for item in world.db.read(
+            reports.active_members_by_month,
+            actor=actor or world.coordinator.actor,
+            community_id=world.community_id,
+            start=start,
+            end=end,
+        )
+    ]
+
+
+def test_active_members_per_month_count_each_member_once_a_month_in_the_communitys_time_zone(spring):
+    # March: ans and bert (10 March), bert and cor (23:30 on 31 March local): ans, bert, cor.
+    # April: cor and ans (00:30 on 1 April local), ans and cor (15 April): ans, cor.
+    assert active_by_month(spring) == [("2026-03", 3), ("2026-04", 2)]
+
+
+def test_active_members_per_month_follow_the_communitys_time_zone_setting(spring):
+    spring.db.run(
+        communities.update_settings, actor=spring.coordinator.actor, community_id=spring.community_id, time_zone="UTC"
+    )
+
+    # In UTC cor helping ans (31 March 22:30) stays in March, and the officer helping bert (30 April 22:00) is
+    # in April.
+    assert active_by_month(spring, start=at(3, 1, 0), end=at(5, 1, 0)) == [("2026-03", 3), ("2026-04", 4)]
+
+
+def test_active_members_per_month_count_only_exchanges_within_the_period(spring):
+    assert active_by_month(spring, start=at(3, 20), end=at(4, 10)) == [("2026-03", 2), ("2026-04", 2)]
+    assert active_by_month(spring, start=at(6, 30, 22), end=at(8, 31, 22)) == [("2026-07", 0), ("2026-08", 0)]
+
+
+def test_only_coordinators_of_the_community_read_active_members_per_month(spring, other_world):
+    assert active_by_month(spring, actor=spring.admin.actor) == [("2026-03", 3), ("2026-04", 2)]
+    with pytest.raises(errors.NotAllowed):
+        active_by_month(spring, actor=spring.ans.actor)
+    with pytest.raises(errors.NotFound):
+        active_by_month(spring, actor=other_world.coordinator.actor)
+    with pytest.raises(errors.InvalidInput):
+        active_by_month(spring, start=at(4, 1), end=at(3, 1))

@@ -16,7 +16,7 @@ from tests.world import PASSWORD
 from timebank.config import ConfigError, check_config, defaults
 from timebank.web.sessions import SESSION_ID_KEY
 
-CSRF_VALUE = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
+CSRF_VALUE = re.compile(r'(name="csrf_token"(?: type="hidden")? value=")[^"]+"')
 
 
 class FakeClock:
@@ -33,7 +33,9 @@ def _signed_in_as(client, email: str) -> bool:
 
 def test_logging_in_stores_the_user_in_the_session_and_goes_home(client, world):
     response = log_in(client, world.ans.user.email)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == f"/c/{world.community.slug}/", (
+        "a member of one community lands on its home page"
+    )
     with client.session_transaction() as session:
         assert session[SESSION_USER_KEY] == world.ans.user.id
         assert session[SESSION_ID_KEY]
@@ -199,3 +201,53 @@ def test_forwarded_addresses_are_trusted_only_behind_the_configured_proxies(make
 def test_the_number_of_trusted_proxies_is_checked():
     with pytest.raises(ConfigError):
         check_config({**defaults(), "ENV": "testing", "TRUSTED_PROXIES": 9})
+
+
+@pytest.mark.parametrize(
+    ("next_page", "lands_on"),
+    [
+        ("/account", "/account"),
+        ("//evil.example/x", None),
+        ("https://evil.example/x", None),
+        ("/\\evil.example", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_after_logging_in_a_person_goes_back_to_the_page_they_asked_for_on_this_site_only(
+    client, world, next_page, lands_on
+):
+    page = client.get("/login", query_string={"next": next_page}).get_data(as_text=True)
+    answer = client.post(
+        "/login",
+        query_string={"next": next_page},
+        data={"email": world.ans.user.email, "password": PASSWORD, "csrf_token": csrf_token(page)},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == (lands_on or f"/c/{world.community.slug}/")
+
+
+def test_a_page_for_members_sends_a_visitor_to_log_in_and_back(client, world):
+    answer = client.get(f"/c/{world.community.slug}/listings")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=")
+    assert f"/c/{world.community.slug}/listings" in answer.headers["Location"].replace("%2F", "/")
+
+
+def test_the_language_switch_sets_the_visitors_language_and_the_persons_setting(client, world):
+    page = client.get("/").get_data(as_text=True)
+    switched = client.post("/language", data={"language": "en", "next": "/login", "csrf_token": csrf_token(page)})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/login"
+    assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+    log_in(client, world.cor.user.email)
+    page = client.get("/").get_data(as_text=True)
+    client.post("/language", data={"language": "en", "csrf_token": csrf_token(page)})
+    assert (
+        world.db.read(lambda *, session: session.get(type(world.cor.user), world.cor.user.id)).preferred_language
+        == "en"
+    )
+    refused = client.post("/language", data={"language": "fr", "csrf_token": csrf_token(page)})
+    assert refused.status_code == 302, "an unknown language changes nothing"
+    assert (
+        world.db.read(lambda *, session: session.get(type(world.cor.user), world.cor.user.id)).preferred_language
+        == "en"
+    )
+    assert client.post("/language", data={"language": "nl"}).status_code == 400, "the switch needs its CSRF token"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import log_in, log_out, session_cookie
+from tests.world import PASSWORD
+from timebank import members
 from timebank.web.sessions import RevokedSessions
 from timebank.web.throttle import LoginThrottle
 
@@ -98,3 +100,25 @@ def test_the_login_throttle_holds_across_workers(make_app, world):
         assert log_in(worker.test_client(), world.bert.user.email, "wrong").status_code == 200
     refused = log_in(second_worker.test_client(), world.bert.user.email)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_changed_password_ends_every_other_session(make_app, world):
+    """Sessions carry a digest of the password they began with: after a change (or a reset) they sign nobody in,
+    neither on the pages nor on the API."""
+    app = make_app()
+    laptop, phone = app.test_client(), app.test_client()
+    log_in(laptop, world.bert.user.email)
+    log_in(phone, world.bert.user.email)
+    assert "Uitloggen" in phone.get("/").get_data(as_text=True)
+    assert phone.get("/api/v1/me/tokens").status_code == 200
+    world.db.run(
+        members.change_password,
+        actor=world.bert.actor,
+        current_password=PASSWORD,
+        new_password="a new long passphrase 42",
+    )
+    for browser in (laptop, phone):
+        assert "Uitloggen" not in browser.get("/").get_data(as_text=True)
+        assert browser.get("/api/v1/me/tokens").status_code == 401
+    log_in(laptop, world.bert.user.email, "a new long passphrase 42")
+    assert "Uitloggen" in laptop.get("/").get_data(as_text=True), "a new login works with the new password"

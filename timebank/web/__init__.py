@@ -7,12 +7,14 @@ headers, languages and the error pages it renders itself.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from timebank import notifications
 from timebank.web.errors import init_error_pages
 from timebank.web.i18n import init_i18n
 from timebank.web.menu import community_menu, has_endpoint
@@ -55,8 +57,24 @@ def init_web(app: Flask) -> None:
     for module in PAGE_MODULES:
         app.register_blueprint(importlib.import_module(f"timebank.web.{module}").blueprint)
     app.register_error_handler(CSRFError, _form_refused)
+    if app.config["ENV"] == "development":
+        _deliver_mail_at_once(app)
 
 
 def _form_refused(error: CSRFError) -> tuple[str, int]:
     """A form without a valid CSRF token: nothing was changed; say so, and how to go on."""
     return render_template("form_refused.html"), 400
+
+
+def _deliver_mail_at_once(app: Flask) -> None:
+    """In development there is no cron for `timebank tick`: after each form sent, the outbox is delivered at once
+    (to the console, unless SMTP_HOST is set), so a forgotten-password link shows up while you wait."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    transport = notifications.transport_from_settings(app.config)
+
+    @app.after_request
+    def deliver(response):
+        if request.method == "POST":
+            notifications.deliver_due(app.extensions["timebank"].database, now=None, transport=transport)
+        return response

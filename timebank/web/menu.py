@@ -16,6 +16,7 @@ MEMBER_MENU = (
     ("profile.profile", _l("My profile")),
 )
 COORDINATOR_MENU = (("coord.index", _l("Coordinator")),)
+OFFICER_MENU = (("coord_reports.safeguarding", _l("Safeguarding")),)
 
 
 def has_endpoint(endpoint: str) -> bool:
@@ -27,4 +28,6 @@ def community_menu(place: Here) -> list[tuple[str, str]]:
     entries = list(MEMBER_MENU) if place.membership is not None else []
     if place.is_coordinator:
         entries += COORDINATOR_MENU
+    if place.is_safeguarding_officer or place.actor.is_administrator:
+        entries += OFFICER_MENU
     return [(endpoint, str(label)) for endpoint, label in entries if has_endpoint(endpoint)]

@@ -2,9 +2,9 @@
 
 A community's pages live under ``/c/<slug>/``. ``member_page`` lets in the signed-in person if they are an active
 member of that community (an administrator of the installation too); ``coordinator_page`` only its coordinators
-(and administrators); ``officer_page`` only its safeguarding officers. Anybody else gets the 404 page (a member of
-another community learns nothing about this one), a visitor the login page, an applicant (or a suspended member,
-or one who left) the page saying where their membership stands.
+(and administrators); ``officer_page`` only its safeguarding officers (and administrators). Anybody else gets
+the 404 page (a member of another community learns nothing about this one), a visitor the login page, an
+applicant (or a suspended member, or one who left) the page saying where their membership stands.
 
 A view then calls ``run`` (a write, in one transaction) or ``read`` with the use case and its arguments; the actor
 and community are filled in. A refusal from a use case is shown by ``refuse`` next to the field it names (or above
@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response
+from wtforms import FormField
 
 from ledger import errors as ledger_errors
 from timebank import errors as domain_errors
@@ -105,7 +106,7 @@ def _community_page(allowed: Callable[[Here], bool]) -> Callable[[Callable], Cal
 
 member_page = _community_page(lambda h: True)
 coordinator_page = _community_page(lambda h: h.is_coordinator)
-officer_page = _community_page(lambda h: h.is_safeguarding_officer)
+officer_page = _community_page(lambda h: h.is_safeguarding_officer or h.actor.is_administrator)
 
 
 def _community_by_slug(slug: str) -> Community | None:
@@ -144,6 +145,8 @@ def refuse(form, error: Refusal, *, fields: dict[str, str] | None = None) -> Non
     name = error.details.get("field")
     name = (fields or {}).get(name, name) if isinstance(name, str) else None
     field = getattr(form, name, None) if name else None
+    if isinstance(field, FormField):  # hours and minutes: the message goes with the first of them
+        field = next(iter(field.form))
     if field is not None and hasattr(field, "errors") and name != "csrf_token":
         field.errors = [*field.errors, text]
     else:

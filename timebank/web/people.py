@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, g, session
 from sqlalchemy.orm import Session
 
-from api.auth import SESSION_USER_KEY
+from api.auth import SESSION_PASSWORD_KEY, SESSION_USER_KEY
 from timebank import credentials, members
 from timebank.models import Community, Membership, User
 
@@ -38,7 +38,9 @@ def signed_in_person() -> Person | None:
         user_id = session.get(SESSION_USER_KEY)
         person = None
         if user_id is not None:
-            person = current_app.extensions["timebank"].database.read(_person, user_id=user_id)
+            person = current_app.extensions["timebank"].database.read(
+                _person, user_id=user_id, password_fingerprint=session.get(SESSION_PASSWORD_KEY)
+            )
         g.signed_in_person = person
     return g.signed_in_person
 
@@ -48,8 +50,10 @@ def forget_signed_in_person() -> None:
     g.pop("signed_in_person", None)
 
 
-def _person(*, session: Session, user_id) -> Person | None:
-    caller = credentials.authenticate_session_user(session=session, user_id=user_id)
+def _person(*, session: Session, user_id, password_fingerprint) -> Person | None:
+    caller = credentials.authenticate_session_user(
+        session=session, user_id=user_id, password_fingerprint=password_fingerprint
+    )
     if caller is None:
         return None
     own = members.own_settings(session=session, actor=caller.actor)

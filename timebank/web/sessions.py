@@ -15,11 +15,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, g, session
+from flask import Flask, current_app, g, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
-from api.auth import SESSION_USER_KEY
+from api.auth import SESSION_PASSWORD_KEY, SESSION_USER_KEY
+from timebank import credentials
 from timebank.database import Database
 from timebank.models import RevokedSession
 
@@ -91,6 +92,9 @@ def start_session(*, user_id: int, revoked: RevokedSessions) -> None:
     g.pop("csrf_token", None)  # Flask-WTF keeps this request's token here; the next form must get a new one
     session[SESSION_ID_KEY] = secrets.token_urlsafe(24)
     session[SESSION_USER_KEY] = user_id
+    # The password it began with (a digest of its hash): changing the password ends this session.
+    database = current_app.extensions["timebank"].database
+    session[SESSION_PASSWORD_KEY] = database.read(credentials.session_fingerprint, user_id=user_id)
     session.permanent = True  # expires after SESSION_LIFETIME_MINUTES, checked from the signed timestamp
 
 
