@@ -99,7 +99,7 @@ def look_at(chromium):
 
 def log_in_as(page, email: str, password: str) -> None:
     page.goto("/login")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Inloggen").last.click()
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main button[type=submit]").click()
     page.wait_for_load_state("load")
