@@ -83,3 +83,24 @@ def test_times_are_shown_in_the_communitys_time_zone(web_app, zone, language, sh
         assert rendered.endswith("08:30") and "Jul" in rendered
     else:
         assert rendered == shown
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        (
+            datetime(2026, 11, 29, 17, 0, tzinfo=UTC),
+            datetime(2026, 11, 29, 20, 0, tzinfo=UTC),
+            "29 nov 2026 18:00–21:00",
+        ),
+        (
+            datetime(2026, 11, 29, 22, 0, tzinfo=UTC),
+            datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+            "29 nov 2026 23:00 – 30 nov 2026 09:00",
+        ),
+    ],
+)
+def test_a_period_names_its_day_once_when_it_fits_in_one_day(web_app, start, end, shown):
+    with web_app.test_request_context("/", headers={"Accept-Language": "nl"}):
+        g.here = SimpleNamespace(community=SimpleNamespace(time_zone="Europe/Amsterdam"))
+        assert render_template_string("{{ period(start, end) }}", start=start, end=end) == shown

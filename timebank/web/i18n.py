@@ -26,6 +26,7 @@ def init_i18n(app: Flask) -> None:
     app.add_template_filter(hours)
     app.add_template_filter(when)
     app.add_template_filter(day)
+    app.add_template_global(period)
     app.context_processor(lambda: {"current_language": current_language()})
 
 
@@ -72,3 +73,11 @@ def day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return format_datetime(value, "d MMM yyyy")
     return format_date(value, "d MMM yyyy")
+
+
+def period(start: datetime, end: datetime) -> str:
+    """From one moment to another, the day said once when both fall on the same day (in the community's time
+    zone): "29 nov 2026 18:00–21:00", else "29 nov 2026 18:00 – 30 nov 2026 09:00"."""
+    if format_datetime(start, "yyyy-MM-dd") == format_datetime(end, "yyyy-MM-dd"):
+        return f"{when(start)}–{format_datetime(end, 'HH:mm')}"
+    return f"{when(start)} – {when(end)}"
