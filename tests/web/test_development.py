@@ -1,0 +1,25 @@
+"""In development (`make run`) there is no cron for `timebank tick`: mail is delivered to the console at once."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.web.conftest import submit
+
+
+def test_a_forgotten_password_link_shows_in_the_console_in_development(make_app, world, caplog):
+    app = make_app(ENV="development")
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="timebank.mail"):
+        answer = submit(client, "/password/forgotten", data={"email": world.ans.user.email})
+    assert answer.status_code == 302
+    mails = [record.getMessage() for record in caplog.records if record.name == "timebank.mail"]
+    resets = [mail for mail in mails if "/password/reset/" in mail]
+    assert len(resets) == 1 and world.ans.user.email in resets[0]
+
+
+def test_outside_development_the_mail_waits_for_the_tick(make_app, world, caplog):
+    client = make_app().test_client()
+    with caplog.at_level(logging.INFO, logger="timebank.mail"):
+        submit(client, "/password/forgotten", data={"email": world.ans.user.email})
+    assert not [record for record in caplog.records if record.name == "timebank.mail"], "queued in the outbox"
