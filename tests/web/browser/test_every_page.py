@@ -10,6 +10,8 @@ from timebank import exchanges, listings, members
 
 WEB_BLUEPRINTS = {"web", "public", "profile", "member", "exchange_pages", "coord", "coord_reports"}
 # Not pages: the health check and the downloads (CSV, JSON) are not HTML.
+# The largest page: the community settings, whose time zone list alone is about 28 KB.
+PAGE_MAX_BYTES = 48 * 1024
 NOT_PAGES = {"web.health", "exchange_pages.statement_csv", "coord_reports.report_csv", "profile.download_data"}
 
 
@@ -50,13 +52,21 @@ def test_every_page_passes_axe_and_fits_a_phone(new_browser, look_at, web_app, w
     log_in_as(coordinator, world.coordinator.user.email, PASSWORD)
     log_in_as(officer, world.officer.user.email, PASSWORD)
     seen = []
+    fetched: list[tuple[str, str]] = []
+    for window in (coordinator, officer):
+        window.on("request", lambda request: fetched.append((request.resource_type, request.url)))
     for address in _addresses(web_app, values):
         page = coordinator
+        fetched.clear()
         response = page.goto(address)
         if response.status == 403:  # safeguarding: for officers only
             page = officer
+            fetched.clear()
             response = page.goto(address)
         assert response.status == 200, f"{address}: {response.status}"
+        # Light for a slow phone connection: the page and the one stylesheet, nothing else, and a small page.
+        assert {url.rsplit("/", 1)[-1] for kind, url in fetched if kind != "document"} <= {"style.css"}, fetched
+        assert len(response.body()) <= PAGE_MAX_BYTES, f"{address} is {len(response.body())} bytes"
         look_at(page)
         seen.append(address)
     assert len(seen) >= 39, seen
