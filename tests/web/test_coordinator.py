@@ -231,7 +231,7 @@ def test_admitting_an_applicant_gives_the_welcome_credit(client, coordinator):
     assert membership(world, waiting.id).status == "active"
     assert account(world, waiting.id).balance == WELCOME
     after = text(client.get(response.headers["Location"]))
-    assert "Dilara Yilmaz is now a member." in after and "Nobody is waiting to be admitted." in after
+    assert "Dilara Yilmaz is now a member." in after and "Nobody is waiting for approval." in after
 
 
 def test_admitting_twice_is_refused_on_the_page_and_pays_the_welcome_credit_once(client, coordinator):
@@ -609,7 +609,7 @@ def test_a_grant_below_the_pots_floor_is_refused_with_the_figures_and_nothing_ch
     assert response.status_code == 302
     assert (pot_balance(world), balance(world, world.ans)) == (0, WELCOME + 30)
     page = text(client.get(response.headers["Location"]))
-    assert "30 min went from the pot to the member." in page and "Grant from the pot: Na de operatie" in page
+    assert "30 min went from the pot to the member." in page and "From the community pot: Na de operatie" in page
 
 
 def test_a_grant_needs_a_member_and_a_reason(client, coordinator):

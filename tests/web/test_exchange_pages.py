@@ -171,6 +171,35 @@ def test_the_history_is_in_the_communitys_time_zone(web_app, people):
     assert f"{local:%H:%M}" in page and f'datetime="{moment.isoformat()}"' in page
 
 
+def test_every_kind_of_step_in_the_history_is_said_in_words_never_as_a_code_word(web_app):
+    from datetime import UTC, datetime
+
+    from timebank.corrections import EXCHANGE_REVERSED
+    from timebank.models import ExchangeEvent
+    from timebank.tick import REMINDER_EVENT
+    from timebank.web.exchange_pages import history
+
+    kinds = [kind.value for kind in exchanges.EventKind]
+    kinds += [EXCHANGE_REVERSED, REMINDER_EVENT, ExchangeStatus.CANCELLED.value, ExchangeStatus.VOIDED.value]
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    for language in ("en", "nl"):
+        with web_app.test_request_context("/", headers={"Accept-Language": language}):
+            for actor in (7, None):
+                events = [
+                    ExchangeEvent(community_id=1, exchange_id=1, actor_membership_id=actor, kind=kind, at=at)
+                    for kind in [*kinds, "something_new"]
+                ]
+                said = [line.text for line in history(events, {7: "Ans"})]
+                assert all(line and "%(" not in line for line in said), said
+                codes = [kind.replace("_", " ") for kind in [*kinds, "something_new"] if "_" in kind]
+                assert not [line for line in said for code in codes if code in line], said
+    with web_app.test_request_context("/", headers={"Accept-Language": "en"}):
+        unknown = ExchangeEvent(community_id=1, exchange_id=1, actor_membership_id=None, kind="something_new", at=at)
+        assert history([unknown], {})[0].text == "Something changed in this exchange."
+        reminded = ExchangeEvent(community_id=1, exchange_id=1, actor_membership_id=None, kind=REMINDER_EVENT, at=at)
+        assert "reminded" not in history([reminded], {})[0].text
+
+
 def test_exchange_pages_are_personal_and_not_kept_by_caches(web_app, people):
     world = people
     exchange = response_to(world, request_by(world, world.ans), world.bert)

@@ -205,7 +205,7 @@ def test_my_account_shows_my_settings_and_my_time_banks(client, world, other_wor
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert page.count("<h1>") == 1 and world.ans.user.email in page
     assert checked(page, "preferred_language", "en") and checked(page, "notification_mode", "immediate")
-    assert f'href="{profile_page(world)}"' in page and "Waiting to be admitted" in page and other.status == "applicant"
+    assert f'href="{profile_page(world)}"' in page and "Waiting for approval" in page and other.status == "applicant"
     assert f'href="{profile_page(other_world)}"' not in page
     assert 'href="/account/data.json"' in page and 'href="/account/erase"' in page
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     Form,
@@ -47,7 +48,7 @@ REASON_MAX_LENGTH = 500
 
 STATUS_WORDS = {
     MembershipStatus.ACTIVE.value: _l("Active"),
-    MembershipStatus.APPLICANT.value: _l("Waiting to be admitted"),
+    MembershipStatus.APPLICANT.value: _l("Waiting for approval"),
     MembershipStatus.SUSPENDED.value: _l("Suspended"),
     MembershipStatus.LEFT.value: _l("Left"),
     MembershipStatus.DECLINED.value: _l("Not admitted"),
@@ -57,9 +58,9 @@ TRANSACTION_WORDS = {
     "exchange": _l("Exchange"),
     "welcome_credit": _l("Welcome credit"),
     "leaving_settlement": _l("Settled on leaving"),
-    "pot_donation": _l("Gift to the pot"),
-    "pot_grant": _l("Grant from the pot"),
-    "credit_issued": _l("New credit"),
+    "pot_donation": _l("Gift to the community pot"),
+    "pot_grant": _l("From the community pot"),
+    "credit_issued": _l("Time credit from the community"),
     "group_event": _l("Group event"),
     "reversal": _l("Correction (reversal)"),
     "trade_sent": _l("Trade with another time bank"),
@@ -69,7 +70,7 @@ TRANSACTION_WORDS = {
 PLAIN_MEMOS = {"welcome credit", "donation to the pot"}
 ACCOUNT_WORDS = {
     "pot": _l("The pot"),
-    "issuance": _l("New credit"),
+    "issuance": _l("Time credit from the community"),
     "clearing": _l("Other time banks"),
     "other": _l("Another account"),
 }
@@ -262,7 +263,10 @@ class GroupEventForm(FlaskForm):
     amount = duration_field(_l("Time for each participant"))
     source = RadioField(
         _l("Paid from"),
-        choices=_choices(("pot", _l("The pot")), ("issuance", _l("New credit (documented with the event)"))),
+        choices=_choices(
+            ("pot", _l("The pot")),
+            ("issuance", _l("Time credit from the community (new time, with the event as its reason)")),
+        ),
         default="pot",
         validators=[InputRequired(message=_l("Choose where the time comes from."))],
     )
@@ -337,7 +341,7 @@ def _messages_of_unshown(bound, shown) -> list[str]:
 
 
 def _transaction_words(kind: str) -> str:
-    return str(TRANSACTION_WORDS.get(kind, kind.replace("_", " ")))
+    return str(TRANSACTION_WORDS.get(kind, _l("Other transaction")))
 
 
 def _describe(transaction: corrections.TransactionSummary) -> str:
@@ -842,9 +846,10 @@ def group_event():
         GroupEventForm(prefix="event"),
         "event",
         pot.group_event,
-        lambda form: _(
-            "%(count)s participants received %(time)s each.",
-            count=len(form.participants.data),
+        lambda form: ngettext(
+            "%(num)s participant received %(time)s.",
+            "%(num)s participants received %(time)s each.",
+            len(form.participants.data),
             time=hours(form.amount.total_minutes()),
         ),
         {"participant_ids": "participants", "minutes_each": "amount"},

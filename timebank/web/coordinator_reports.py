@@ -78,11 +78,15 @@ KIND_LABELS = {
     "pot_donation": _l("Gift to the community pot"),
     "pot_grant": _l("From the community pot"),
     "credit_issued": _l("Time credit from the community"),
-    "group_event": _l("Group activity"),
+    "group_event": _l("Group event"),
     "leaving_settlement": _l("Settled on leaving"),
-    "trade_sent": _l("Exchange with another time bank"),
-    "trade_received": _l("Exchange with another time bank"),
+    "trade_sent": _l("Trade with another time bank"),
+    "trade_received": _l("Trade with another time bank"),
 }
+# A kind this page does not know (yet), said in general words rather than as its code.
+OTHER_KIND_LABEL = _l("Other transaction")
+# The notes the use cases give when a person gave none: in English, and saying no more than the kind.
+PLAIN_MEMOS = {"welcome credit", "donation to the pot"}
 SCHEME_LABELS = {
     "vog": _l("VOG (Netherlands)"),
     "dbs": _l("DBS (United Kingdom)"),
@@ -407,9 +411,10 @@ def _whole_statement(*, session: Session, actor: Actor, membership_id: int, star
 
 def line_description(line: reports.StatementLine) -> str:
     """What a statement line was, in the page's language, with the member's own note and the other person."""
-    label = str(KIND_LABELS.get(line.kind, line.kind.replace("_", " ")))
-    if line.memo and line.memo.replace("_", " ") != line.kind.replace("_", " "):
-        label = f"{label}: {line.memo}"
+    label = str(KIND_LABELS.get(line.kind, OTHER_KIND_LABEL))
+    memo = line.memo.strip()
+    if memo and memo.lower() not in PLAIN_MEMOS and memo.replace("_", " ") != line.kind.replace("_", " "):
+        label = f"{label}: {memo}"
     if line.other_party_first_name:
         label = _("%(what)s (with %(name)s)", what=label, name=line.other_party_first_name)
     return label

@@ -27,6 +27,7 @@ from timebank import balances, communities, errors, exchanges, members, payments
 from timebank.bookkeeping import AccountFigures
 from timebank.corrections import EXCHANGE_REVERSED
 from timebank.models import Category, Exchange, ExchangeEvent, ExchangeStatus, Membership
+from timebank.tick import REMINDER_EVENT
 from timebank.web.forms import duration_field
 from timebank.web.i18n import current_language, hours
 from timebank.web.pages import REFUSALS, done, here, member_page, read, refuse, run
@@ -247,16 +248,31 @@ EVENT_TEXTS = {
     exchanges.EventKind.THANKED.value: _l("%(name)s said thank you."),
     EXCHANGE_REVERSED: _l("%(name)s, a coordinator, reversed the payment."),
 }
-# The same steps taken by nobody the members know: an administrator, the daily tick, an erasure.
+# The same steps when the page knows no name for who took them (an administrator, the daily tick, an erasure), and
+# the steps that nobody takes by hand: every kind of step has a text here, so the history never shows a code word.
 NAMELESS_EVENT_TEXTS = {
+    exchanges.EventKind.RESPONDED.value: _l("A member responded."),
+    exchanges.EventKind.INVITATION_ACCEPTED.value: _l("The member who was asked said yes to the invitation."),
+    exchanges.EventKind.AGREED.value: _l("A member agreed."),
+    exchanges.EventKind.HELPER_ACCEPTED.value: _l("The parent accepted the helper."),
     exchanges.EventKind.CANCELLED.value: _l("It was called off."),
+    exchanges.EventKind.RECORDED.value: _l("The time was recorded."),
+    exchanges.EventKind.CONFIRMED.value: _l("The time was confirmed."),
+    exchanges.EventKind.AUTO_CONFIRMED.value: _l("The time was confirmed on its own, because nobody disputed it."),
+    exchanges.EventKind.DISPUTED.value: _l("A member said the time is not right."),
     exchanges.EventKind.SETTLED.value: _l("A coordinator settled it."),
+    exchanges.EventKind.PAID.value: _l("The time was paid directly."),
+    exchanges.EventKind.CLAIMED.value: _l("The helper asked to be paid for the help."),
     exchanges.EventKind.RECORDED_ON_BEHALF.value: _l("A coordinator recorded the time."),
+    exchanges.EventKind.THANKED.value: _l("The member who was helped said thank you."),
     EXCHANGE_REVERSED: _l("A coordinator reversed the payment."),
+    REMINDER_EVENT: _l("A reminder was sent: the time would be confirmed on its own one day later."),
     ExchangeStatus.VOIDED.value: _l("The recorded time was cancelled."),
 }
+# A step of a kind this page does not know (yet): said in general words.
+OTHER_EVENT_TEXT = _l("Something changed in this exchange.")
 # Notes the time bank writes itself: the history's text says it already.
-INTERNAL_NOTE = re.compile(r"^(invitation \d+|attested: both agreed|on behalf of member \d+)$")
+INTERNAL_NOTE = re.compile(r"^(invitation \d+|attested: both agreed( \(batch\))?|on behalf of member \d+)$")
 
 
 @dataclass(frozen=True)
@@ -273,10 +289,11 @@ def history(events: list[ExchangeEvent], names: dict[int, str]) -> list[HistoryL
     lines = []
     for event in events:
         name = names.get(event.actor_membership_id) if event.actor_membership_id is not None else None
-        template = EVENT_TEXTS.get(event.kind) if name is not None else NAMELESS_EVENT_TEXTS.get(event.kind)
-        if template is None:
-            template = EVENT_TEXTS.get(event.kind, _l("A step: %(step)s."))
-        text = str(template) % {"name": name or "", "step": event.kind.replace("_", " ")}
+        named = EVENT_TEXTS.get(event.kind) if name is not None else None
+        if named is not None:
+            text = str(named) % {"name": name}
+        else:
+            text = str(NAMELESS_EVENT_TEXTS.get(event.kind, OTHER_EVENT_TEXT))
         note = "" if INTERNAL_NOTE.match(event.note or "") else event.note
         if event.kind == exchanges.EventKind.SETTLED.value and ": " in note:
             note = note.split(": ", 1)[1]
@@ -686,6 +703,7 @@ def entry_text(line: reports.StatementLine) -> str:
         "leaving_settlement": _("Settled on leaving"),
         "pot_donation": _("Gift to the community pot"),
         "pot_grant": _("From the community pot"),
+        "credit_issued": _("Time credit from the community"),
         "group_event": _("Group event"),
         "trade_sent": _("Help from another time bank"),
         "trade_received": _("Help for another time bank"),
@@ -696,10 +714,9 @@ def entry_text(line: reports.StatementLine) -> str:
             text = _("From %(name)s", name=name) if line.amount_minutes > 0 else _("To %(name)s", name=name)
         else:
             text = _("Help")
-    elif line.kind in kinds:
-        text = kinds[line.kind]
     else:
-        return line.description
+        # A kind this page does not know (yet) is said in general words, never as its code.
+        text = kinds.get(line.kind, _("Other entry"))
     return f"{text}: {memo}" if memo else text
 
 

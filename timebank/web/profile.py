@@ -52,7 +52,7 @@ PROFILE_LABELS = {
 }
 STATUS_WORDS = {
     MembershipStatus.ACTIVE.value: _l("Member"),
-    MembershipStatus.APPLICANT.value: _l("Waiting to be admitted"),
+    MembershipStatus.APPLICANT.value: _l("Waiting for approval"),
     MembershipStatus.SUSPENDED.value: _l("Suspended"),
     MembershipStatus.LEFT.value: _l("You left"),
     MembershipStatus.DECLINED.value: _l("Not admitted"),

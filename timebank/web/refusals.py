@@ -209,7 +209,7 @@ ONLY_CONFIRMED_REVERSED = _l(
     "Only a confirmed payment can be reversed. Time that is still waiting for confirmation can be cancelled instead."
 )
 TOO_MUCH_AT_ONCE = _l("Too much at once. Send fewer at a time.")
-NOT_APPLIED = _l("Not done, because another part of the same request was refused.")
+NOT_APPLIED = _l("Not done, because another part of the same batch was refused.")
 NOT_ACTIVE_YOURSELF = say(
     _l("Your membership is %(status)s, so you cannot do this now."),
     status=word_for(MEMBERSHIP_STATES, status(0)),
@@ -458,7 +458,9 @@ MESSAGES: dict[str, Text] = {
     ),
     "a person cannot pay themselves in another community": _l("A person cannot pay themselves in another time bank."),
     "a trade is between two different communities": _l("A trade is between two different time banks."),
-    "this is not a trade paid from this community": _l("This is not a trade paid from this time bank."),
+    "this is not a trade paid from this community": _l(
+        "This is not a trade in which this time bank paid another time bank."
+    ),
     # Safeguarding.
     "safeguarding records are read by a person, not by a system job": NOT_ALLOWED,
     "name the officer who saw the certificate": _l("Choose the safeguarding officer who saw the certificate."),
@@ -535,7 +537,7 @@ TEMPLATES: dict[str, Text] = {
     "{} is required": say(_l("Fill in %(field)s."), field=field_name),
     "{} may be at most {} characters": TOO_LONG,
     "{} contains control characters": say(
-        _l("%(field)s contains characters that cannot be used. Type it again without them."), field=field_name
+        _l("There are characters in %(field)s that cannot be used. Type it again without them."), field=field_name
     ),
     "{} must be text": INVALID,
     "{} must be a whole number": FILL_IN_NUMBER,
@@ -561,7 +563,7 @@ TEMPLATES: dict[str, Text] = {
     "{} must be a time with a time zone": say(_l("Fill in a date and time for %(field)s."), field=field_name),
     "{} must be a date": say(_l("Fill in a date for %(field)s."), field=field_name),
     "{} must be a list of at most {} items": say(
-        _l("%(field)s can have at most %(count)s items."), field=field_name, count=as_number(part(1))
+        _l("Choose at most %(count)s items for %(field)s."), field=field_name, count=as_number(part(1))
     ),
     "{} must be true or false": INVALID,
     "{} must be a category id or slug": _l("Choose a category from the list."),
@@ -659,7 +661,9 @@ TEMPLATES: dict[str, Text] = {
     "a listing may live at most {} days": say(
         _l("A listing can stay up for at most %(days)s days. Choose an earlier end date."), days=as_number(part(0))
     ),
-    "search at most {} days at once": say(_l("Search at most %(days)s days at a time."), days=as_number(part(0))),
+    "search at most {} days at once": say(
+        _l("Choose a period of at most %(days)s days to search in."), days=as_number(part(0))
+    ),
     # Exchanges and invitations.
     "cannot {} an exchange that is {}": say(
         _l("This cannot be done while the exchange is %(status)s. Reload the page to see where it stands."),
@@ -685,10 +689,10 @@ TEMPLATES: dict[str, Text] = {
     # Communities, the pot, batches, reports, safeguarding, keys.
     "at most {} categories": say(_l("A time bank can have at most %(count)s categories."), count=as_number(part(0))),
     "name between 1 and {} participants": say(
-        _l("Name between 1 and %(count)s participants."), count=as_number(part(0))
+        _l("Choose between 1 and %(count)s participants."), count=as_number(part(0))
     ),
     "a batch holds between 1 and {} transfers": say(
-        _l("Give between 1 and %(count)s transfers at a time."), count=as_number(part(0))
+        _l("Send between 1 and %(count)s payments at a time."), count=as_number(part(0))
     ),
     "the period has more than {} entries; choose a shorter period": say(
         _l("This period has more than %(count)s entries. Choose a shorter period."), count=as_number(part(0))
