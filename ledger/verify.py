@@ -1,9 +1,14 @@
 """Verification: recompute the books from the entries and check them against what is stored.
 
 Checked for every ledger: each transaction has two or more non-zero entries on accounts of its own ledger that
-sum to zero; the hash chain runs unbroken from sequence 1 to the ledger's head; every account's balance, pending
-debits, pending credits and entry count equal what its entries say; each posted entry's balance-after equals the
-running sum of the account's posted entries; and the ledger's balances sum to zero.
+sum to zero; the hash chain runs unbroken from sequence 1 to the ledger's head; transaction ids grow with the
+sequence (each is taken under the ledger's lock, so a row given another id stands out); every account's balance,
+pending debits, pending credits and entry count equal what its entries say; each posted entry's balance-after
+equals the running sum of the account's posted entries; and the ledger's balances sum to zero.
+
+Problems are listed in the order of the chain, so the first one names the first bad transaction: the edited one
+(when its content no longer matches its hash, or when it was hashed again and the next one no longer links to
+it), the one after a gap (for a deleted one), the one out of place (for swapped sequence numbers or ids).
 
 Reads stream in order, so memory grows with the number of accounts, not with history.
 """
@@ -98,13 +103,15 @@ def _verify_ledger(session, ledger, report: VerificationReport, *, done: int, to
     }
     report.accounts += len(accounts)
     totals: dict[int, _Totals] = defaultdict(_Totals)
-    done, last_sequence, head = _verify_chain(session, ledger, accounts, totals, report, done, total, progress)
+    done, last_sequence, head, last_id = _verify_chain(session, ledger, accounts, totals, report, done, total, progress)
     if ledger.last_sequence != last_sequence or ledger.head_hash != head:
+        ending = "" if last_id is None else f" (transaction id={last_id})"
         report.add(
             "ledger_ledger",
             ledger.id,
             f"head is sequence {ledger.last_sequence} hash {ledger.head_hash[:12]}…, "
-            f"but the chain ends at sequence {last_sequence} hash {head[:12]}…",
+            f"but the chain ends at sequence {last_sequence} hash {head[:12]}…{ending}"
+            f"{_missing(last_sequence + 1, ledger.last_sequence)}",
         )
     _verify_running_balances(session, ledger.id, report)
     for account in accounts.values():
@@ -136,24 +143,86 @@ def _verify_chain(session, ledger, accounts, totals, report, done, total, progre
         .order_by(transaction.sequence, entry.id)
         .execution_options(yield_per=STREAM_BATCH)
     )
-    expected_sequence, previous_hash = 1, GENESIS_HASH
+    expected_sequence, previous_hash, previous_id = 1, GENESIS_HASH, None
+    id_order = _IdOrder(report)
     for _, group in itertools.groupby(rows, key=lambda row: row.id):
         group = list(group)
         head = group[0]
         report.transactions += 1
-        if head.sequence != expected_sequence:
-            report.add("ledger_transaction", head.id, f"sequence {head.sequence} where {expected_sequence} was due")
+        id_order.add(head.id, head.sequence)
+        in_sequence = head.sequence == expected_sequence
+        if not in_sequence:
+            report.add(
+                "ledger_transaction",
+                head.id,
+                f"sequence {head.sequence} where {expected_sequence} was due"
+                f"{_missing(expected_sequence, head.sequence - 1)}",
+            )
+        content_matches = _recompute_hash(head, group) == head.hash
         if head.previous_hash != previous_hash:
-            report.add("ledger_transaction", head.id, "previous hash does not match the transaction before it")
+            if in_sequence and content_matches and previous_id is not None:
+                # This one is intact and was chained to what its predecessor's hash was: the predecessor changed.
+                report.add(
+                    "ledger_transaction",
+                    previous_id,
+                    f"hash was changed after transaction id={head.id} was chained to it",
+                )
+            else:
+                report.add("ledger_transaction", head.id, "previous hash does not match the transaction before it")
         _verify_entries(head, group, accounts, totals, report)
-        recomputed = _recompute_hash(head, group)
-        if recomputed != head.hash:
+        if not content_matches:
             report.add("ledger_transaction", head.id, "hash does not match its content")
-        expected_sequence, previous_hash = head.sequence + 1, head.hash
+        expected_sequence, previous_hash, previous_id = head.sequence + 1, head.hash, head.id
         done += 1
         if progress is not None and (done % 1000 == 0 or done == total):
             progress(done, total)
-    return done, expected_sequence - 1, previous_hash
+    id_order.finish()
+    return done, expected_sequence - 1, previous_hash, previous_id
+
+
+def _missing(first: int, last: int) -> str:
+    """The words for a run of missing sequence numbers, if any."""
+    if last < first:
+        return ""
+    if last == first:
+        return f"; sequence {first} is missing"
+    return f"; sequences {first} to {last} are missing"
+
+
+class _IdOrder:
+    """Ids grow with the sequence within a ledger; finds the rows out of that order.
+
+    Where an id is lower than the one before it, either the one before was raised or this one was lowered: the one
+    before is the odd one out if this id still exceeds the one two places back (at the start of the chain, where
+    there is none, the next id decides)."""
+
+    def __init__(self, report: VerificationReport):
+        self.report = report
+        self.before: list[tuple[int, int]] = []  # the last two (id, sequence), oldest first
+        self.undecided = False
+
+    def add(self, row_id: int, sequence: int) -> None:
+        if self.undecided:
+            self.undecided = False
+            (first_id, first_sequence), second = self.before
+            self._flag(*(second if row_id > first_id else (first_id, first_sequence)))
+        if self.before and row_id < self.before[-1][0]:
+            if len(self.before) == 2:
+                self._flag(*(self.before[-1] if row_id > self.before[0][0] else (row_id, sequence)))
+            else:
+                self.undecided = True
+        self.before = [*self.before[-1:], (row_id, sequence)]
+
+    def finish(self) -> None:
+        if self.undecided:
+            self._flag(*self.before[0])
+
+    def _flag(self, row_id: int, sequence: int) -> None:
+        self.report.add(
+            "ledger_transaction",
+            row_id,
+            f"sequence {sequence} has id {row_id}, out of order with the ids around it (ids grow with the sequence)",
+        )
 
 
 def _recompute_hash(head, group) -> str:
@@ -209,7 +278,9 @@ def _verify_running_balances(session, ledger_id: int, report) -> None:
     """Each account's posted entries, in its own order: sequences 1..n and balance-after a running sum."""
     entry = entry_table.c
     rows = session.execute(
-        sa.select(entry.id, entry.account_id, entry.amount, entry.account_sequence, entry.balance_after)
+        sa.select(
+            entry.id, entry.transaction_id, entry.account_id, entry.amount, entry.account_sequence, entry.balance_after
+        )
         .where(entry.ledger_id == ledger_id, entry.account_sequence.is_not(None))
         .order_by(entry.account_id, entry.account_sequence)
         .execution_options(yield_per=STREAM_BATCH)
@@ -220,10 +291,16 @@ def _verify_running_balances(session, ledger_id: int, report) -> None:
             running += row.amount
             if row.account_sequence != expected_sequence:
                 report.add(
-                    "ledger_entry", row.id, f"account sequence {row.account_sequence} where {expected_sequence} was due"
+                    "ledger_entry",
+                    row.id,
+                    f"account sequence {row.account_sequence} where {expected_sequence} was due "
+                    f"(transaction id={row.transaction_id})",
                 )
             if row.balance_after != running:
                 report.add(
-                    "ledger_entry", row.id, f"balance after is {row.balance_after} but the running sum is {running}"
+                    "ledger_entry",
+                    row.id,
+                    f"balance after is {row.balance_after} but the running sum is {running} "
+                    f"(transaction id={row.transaction_id})",
                 )
                 running = row.balance_after

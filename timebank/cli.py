@@ -1,4 +1,5 @@
-"""The ``timebank`` command: Flask's commands (``run``, ``routes``, ``shell``) plus ``db`` and ``verify``.
+"""The ``timebank`` command: Flask's commands (``run``, ``routes``, ``shell``) plus ``db``, ``verify``, ``backup``
+and the others below.
 
 The app is built as the server builds it, from the same ``TIMEBANK_`` variables, except that it does not refuse
 an outdated schema: ``timebank db upgrade`` is how an outdated schema gets fixed.
@@ -7,6 +8,7 @@ an outdated schema: ``timebank db upgrade`` is how an outdated schema gets fixed
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -15,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import ledger
-from timebank import communities, members, schema
+from timebank import backup, communities, members, schema
 from timebank.access import Actor
 from timebank.app import create_app
 from timebank.config import ConfigError
@@ -99,6 +101,35 @@ def verify_command() -> None:
         raise click.exceptions.Exit(1)
 
 
+def _show_copy_progress(done: int, total: int) -> None:
+    click.echo(f"\rcopied {done} of {total} pages", err=True, nl=done == total)
+
+
+@click.command("backup")
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace DESTINATION if it exists.")
+@click.option(
+    "--step-pages",
+    type=click.IntRange(min=1),
+    default=backup.DEFAULT_STEP_PAGES,
+    show_default=True,
+    help="Pages copied per step; progress is shown after each.",
+)
+@with_appcontext
+def backup_command(destination: Path, force: bool, step_pages: int) -> None:
+    """Copy the live SQLite database to DESTINATION as of one moment, while the service keeps writing; then check
+    the copy's integrity and say what it holds. PostgreSQL is backed up with pg_dump instead."""
+    try:
+        source = backup.sqlite_file(current_app.config["DATABASE_URL"])
+        click.echo(f"Backing up {source}…", err=True)
+        summary = backup.backup_sqlite(
+            source, destination, force=force, step_pages=step_pages, progress=_show_copy_progress
+        )
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(summary.describe())
+
+
 @click.command("tick")
 @with_appcontext
 def tick_command() -> None:
@@ -170,6 +201,7 @@ main = FlaskGroup(
 )
 main.add_command(db)
 main.add_command(verify_command)
+main.add_command(backup_command)
 main.add_command(tick_command)
 main.add_command(demo_command)
 main.add_command(create_admin_command)

@@ -78,13 +78,22 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     if not isinstance(email, str) or len(email) > 254:
         return None
     user = session.execute(sa.select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
-    if user is None or user.erased_at is not None:
+    if user is None or user.erased_at is not None or not user.password_hash:
         passwords.verify_password(passwords.dummy_hash(), password)  # the same work whether or not they exist
         return None
-    if not passwords.verify_password(user.password_hash, password):
+    old_hash = user.password_hash
+    if not passwords.verify_password(old_hash, password):
         return None
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.HASHER.hash(password)
+    if passwords.needs_rehash(old_hash):
+        # Only over the hash just verified: of two logins at once, the first upgrade stands and both sessions
+        # carry its fingerprint (the second's update finds no row and reads the first's hash).
+        session.execute(
+            sa.update(User)
+            .where(User.id == user.id, User.password_hash == old_hash)
+            .values(password_hash=passwords.HASHER.hash(password))
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(user)
     session.commit()
     return user
 

@@ -19,9 +19,10 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 @cache
 def common_passwords() -> frozenset[str]:
-    """The list shipped in ``timebank/data/common-passwords.txt``."""
+    """The list shipped in ``timebank/data/common-passwords.txt`` (its comment lines start with "# ": a few
+    common passwords start with "#" themselves)."""
     text = resources.files("timebank").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# "))
 
 
 @cache
@@ -38,7 +39,7 @@ def check_password(password) -> str:
         raise InvalidInput(f"the password needs at least {MIN_LENGTH} characters", field="password")
     if len(password) > MAX_LENGTH:
         raise InvalidInput(f"the password may be at most {MAX_LENGTH} characters", field="password")
-    if password.lower() in common_passwords():
+    if password.strip().lower() in common_passwords():
         raise InvalidInput("this password is too common; choose another", field="password")
     return password
 

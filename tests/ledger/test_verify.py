@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 import ledger
 from ledger.database import create_engine
+from ledger.verify import _IdOrder
 from tests.conftest import new_book
 
 
@@ -116,3 +117,24 @@ def test_verification_reports_progress(books):
     with sa.orm.Session(engine) as session:
         ledger.verify(session, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (6, 6)
+
+
+@pytest.mark.parametrize(
+    ("ids", "flagged"),
+    [
+        ([1, 2, 3, 7, 9], []),
+        ([10, 99, 12, 13], [(99, 2)]),  # one raised: the row before the fall
+        ([10, 11, 1, 13], [(1, 3)]),  # one lowered: the row after the fall
+        ([10, 13, 12, 11, 14], [(13, 2), (11, 4)]),  # two swapped: both
+        ([99, 2, 3], [(99, 1)]),  # at the start the next id decides
+        ([10, 5, 12], [(5, 2)]),
+        ([10, 5], [(10, 1)]),
+    ],
+)
+def test_ids_out_of_order_with_the_sequence_are_pinned_on_the_odd_row(ids, flagged):
+    report = ledger.VerificationReport()
+    order = _IdOrder(report)
+    for sequence, row_id in enumerate(ids, start=1):
+        order.add(row_id, sequence)
+    order.finish()
+    assert [(problem.row_id, int(problem.message.split()[1])) for problem in report.problems] == flagged

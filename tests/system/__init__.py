@@ -1,0 +1,1 @@
+"""System tests: the whole service under load, faults and attack, with real gunicorn and PostgreSQL."""
