@@ -8,7 +8,7 @@ an action that worked goes back to its page with a note (post/redirect/get).
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -286,6 +286,27 @@ def _community_id() -> int:
     return here().community.id
 
 
+def _member_here(membership_id: int) -> None:
+    """A membership (an applicant's too) of this page's community; any other is not found here, even by an
+    administrator, who could act on it from its own community's pages."""
+    try:
+        member = read(members.view_member, membership_id=membership_id)
+    except REFUSALS:
+        abort(404)
+    if member.community_id != _community_id():
+        abort(404)
+
+
+def _exchange_here(exchange_id: int) -> None:
+    """An exchange of this page's community; any other is not found here."""
+    try:
+        details = read(exchanges.get_exchange, exchange_id=exchange_id)
+    except REFUSALS:
+        abort(404)
+    if details.exchange.community_id != _community_id():
+        abort(404)
+
+
 def _refuse(form, error, fields: dict[str, str] | None = None) -> None:
     """``refuse``, also for an hours-and-minutes field: its message goes under the field's inputs."""
     name = error.details.get("field")
@@ -417,6 +438,7 @@ def applicants():
 @coordinator_page
 def approve(membership_id: int):
     """Admit an applicant: the welcome credit is paid at once."""
+    _member_here(membership_id)
     try:
         membership = run(members.approve_member, membership_id=membership_id)
     except REFUSALS as error:
@@ -430,6 +452,7 @@ def approve(membership_id: int):
 @coordinator_page
 def decline(membership_id: int):
     """Decline an application, with a reason the applicant reads."""
+    _member_here(membership_id)
     form = DeclineForm(prefix=f"decline-{membership_id}")
     if form.validate():
         try:
@@ -656,6 +679,7 @@ def disputes():
 @coordinator_page
 def settle(exchange_id: int):
     """Settle a dispute: the time stands, is changed, or nothing is paid; with a reason."""
+    _exchange_here(exchange_id)
     form = SettleForm(prefix=f"settle-{exchange_id}")
     if form.validate():
         outcome = form.outcome.data

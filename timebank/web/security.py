@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from api.auth import SESSION_USER_KEY
@@ -56,6 +56,8 @@ def _add_headers(response: Response) -> Response:
     if is_api_request():
         return response  # the API's reference page styles itself inline; JSON needs no CSP
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    if session.get(SESSION_USER_KEY) is not None:
+    # A signed-in person's page, or any page with a form token (the language switch puts one on every page): a
+    # token belongs to one browser's session, so no cache may hand the page to another browser.
+    if session.get(SESSION_USER_KEY) is not None or current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
         response.headers["Cache-Control"] = "no-store"
     return response
