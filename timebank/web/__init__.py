@@ -66,6 +66,9 @@ def _form_refused(error: CSRFError) -> tuple[str, int]:
     return render_template("form_refused.html"), 400
 
 
+DEVELOPMENT_DELIVERY_ROUNDS = 50
+
+
 def _deliver_mail_at_once(app: Flask) -> None:
     """In development there is no cron for `timebank tick`: after each form sent, the outbox is delivered at once
     (to the console, unless SMTP_HOST is set), so a forgotten-password link shows up while you wait."""
@@ -76,5 +79,8 @@ def _deliver_mail_at_once(app: Flask) -> None:
     @app.after_request
     def deliver(response):
         if request.method == "POST":
-            notifications.deliver_due(app.extensions["timebank"].database, now=None, transport=transport)
+            database = app.extensions["timebank"].database
+            for _ in range(DEVELOPMENT_DELIVERY_ROUNDS):  # everything due, older mail included (the demo's)
+                if not notifications.deliver_due(database, now=None, transport=transport).emails_sent:
+                    break
         return response
