@@ -14,8 +14,9 @@ def test_a_forgotten_password_link_shows_in_the_console_in_development(make_app,
         answer = submit(client, "/password/forgotten", data={"email": world.ans.user.email})
     assert answer.status_code == 302
     mails = [record.getMessage() for record in caplog.records if record.name == "timebank.mail"]
-    resets = [mail for mail in mails if "/password/reset/" in mail]
-    assert len(resets) == 1 and world.ans.user.email in resets[0]
+    # Other tests' queued mail on the shared database goes out too: look for Ans's reset link among it.
+    resets = [mail for mail in mails if "/password/reset/" in mail and world.ans.user.email in mail]
+    assert len(resets) == 1
 
 
 def test_outside_development_the_mail_waits_for_the_tick(make_app, world, caplog):
