@@ -1,4 +1,5 @@
 # The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests.
+# `make run` takes gunicorn's settings (workers, timeouts, the access log on stdout) from gunicorn.conf.py.
 
 PORT ?= 8000
 PYTHON ?= python3
@@ -17,7 +18,7 @@ run: $(INSTALLED)
 	$(BIN)/timebank db upgrade
 	$(BIN)/timebank demo --if-empty
 	@echo "Open http://127.0.0.1:$(PORT)/ and log in with one of the accounts above."
-	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	exec $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(INSTALLED_TEST)
 	$(BIN)/ruff check .

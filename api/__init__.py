@@ -12,12 +12,14 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from api import problems
+from api import bodies, problems
 from api.auth import SECURITY_SCHEME
+from api.links import LinksPlugin
 from api.schemas import ProblemSchema
 
 API_PREFIX = "/api/v1"
-ALWAYS_DOCUMENTED = {400, 401, 403, 409, 422}
+ALWAYS_DOCUMENTED = {400, 401, 403, 409, 422, 429}
+RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
 
 
 class TimebankApi(Api):
@@ -31,6 +33,8 @@ class TimebankApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, problems.PROBLEM_MEDIA_TYPE)
+            if status in (429, 503):
+                response["headers"] = {"Retry-After": RETRY_AFTER}
             # Referenced by every authenticated operation (api.auth) and every create (api.idempotency).
             self.spec.components.response(status.name, response, lazy=status not in ALWAYS_DOCUMENTED)
         response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
@@ -63,10 +67,11 @@ def init_api(app: Flask) -> Api:
     from api.resources import BLUEPRINTS
 
     _configure(app)
-    api = TimebankApi(app)
+    api = TimebankApi(app, spec_kwargs={"extra_plugins": [LinksPlugin()]})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(reference_blueprint)
     problems.register(app)
+    bodies.register(app)
     app.extensions["timebank_api"] = api
     return api

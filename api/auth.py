@@ -1,8 +1,15 @@
 """Who is calling: ``Authorization: Bearer <token>`` — a member's personal token or a partner app's key.
 
 A route says what it needs with ``@requires(...)``: any caller, or a partner key with a given scope, or a person
-(partner keys refused). The decorator also writes the security requirement and the 401/403 answers into the
+(partner keys refused). The decorator also writes the security requirement and the 401/403/429 answers into the
 OpenAPI document.
+
+Guessing tokens is throttled per address: a bearer token of the right form (``tb_m_…``/``tb_p_…``) that names no
+live token counts as a failure (in the database, for every worker: timebank/web/throttle.py, kind "bearer"). After
+``FAILED_TOKENS_PER_ADDRESS`` failures within the window, every bearer request from that address is answered 429
+with Retry-After, without looking at the token, until the oldest failure leaves the window: a right token too, or
+the answer would tell a guesser when it has guessed right. Malformed tokens can never be right and are refused at
+once without counting; session cookies (the web front) are not affected.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from timebank.credentials import Caller
 REFUSAL_RESPONSES = {
     "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
     "403": {"$ref": "#/components/responses/FORBIDDEN"},
+    "429": {"$ref": "#/components/responses/TOO_MANY_REQUESTS"},
 }
+THROTTLE_EXTENSION = "timebank_api_token_throttle"
 SECURITY_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "tb_m_… or tb_p_… token"}}
 
 
@@ -41,7 +50,7 @@ def current_caller() -> Caller | None:
         database = current_app.extensions["timebank"].database
         caller = None
         if scheme.lower() == "bearer" and token.strip():
-            caller = database.read(credentials.authenticate_bearer, token=token.strip())
+            caller = _bearer_caller(token.strip())
         elif not header and session.get(SESSION_USER_KEY) is not None and _csrf_satisfied():
             caller = database.read(
                 credentials.authenticate_session_user,
@@ -50,6 +59,31 @@ def current_caller() -> Caller | None:
             )
         g.caller = caller
     return g.caller
+
+
+def token_throttle():
+    """The app's count of wrong tokens per address, a ``LoginThrottle`` (made on first use; a test may put its own
+    in place)."""
+    # Imported here: the web front's package imports this module.
+    from timebank.web.throttle import LoginThrottle
+
+    extensions = current_app.extensions
+    if THROTTLE_EXTENSION not in extensions:
+        extensions[THROTTLE_EXTENSION] = LoginThrottle(extensions["timebank"].database)
+    return extensions[THROTTLE_EXTENSION]
+
+
+def _bearer_caller(token: str) -> Caller | None:
+    from timebank.web.throttle import BEARER
+
+    throttle, address = token_throttle(), request.remote_addr or "unknown"
+    g.token_wait_seconds = throttle.wait_seconds(BEARER, address)
+    if g.token_wait_seconds is not None:
+        return None
+    caller = current_app.extensions["timebank"].database.read(credentials.authenticate_bearer, token=token)
+    if caller is None and credentials.is_well_formed(token):
+        throttle.record(BEARER, address)
+    return caller
 
 
 def _csrf_satisfied() -> bool:
@@ -63,6 +97,15 @@ def _csrf_satisfied() -> bool:
 
 
 def _refusal(caller: Caller | None, *, scope: str | None, people_only: bool):
+    wait = g.get("token_wait_seconds")
+    if caller is None and wait is not None:
+        return problem(
+            429,
+            "too_many_requests",
+            f"too many wrong tokens from your address; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+            retry_after_seconds=wait,
+        )
     if caller is None:
         return problem(
             401,

@@ -6,10 +6,11 @@ import base64
 import binascii
 import json
 
-from flask import current_app
+from flask import current_app, g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from api.auth import actor
+from api.idempotency import TRANSACTION
 
 MAX_PAGE_SIZE = 100
 
@@ -116,11 +117,16 @@ def page(items, next_value) -> dict:
     return {"data": list(items), "next_cursor": encode_cursor(next_value)}
 
 
+def _database():
+    """The app's database; within a request with an Idempotency-Key, that request's one transaction."""
+    return g.get(TRANSACTION) or current_app.extensions["timebank"].database
+
+
 def run(use_case, /, **arguments):
     """Run a use case that writes, as the caller, in one transaction."""
-    return current_app.extensions["timebank"].database.run(use_case, actor=actor(), **arguments)
+    return _database().run(use_case, actor=actor(), **arguments)
 
 
 def read(query, /, **arguments):
     """Run a query as the caller."""
-    return current_app.extensions["timebank"].database.read(query, actor=actor(), **arguments)
+    return _database().read(query, actor=actor(), **arguments)

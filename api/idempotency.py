@@ -1,20 +1,25 @@
 """``Idempotency-Key`` as api.md says: keys are scoped to the caller; a retry with the same request gets the
-original status and body; a retry with another request is refused (422); a retry while the first request is still
-running is told so (409). Records are kept at least 24 hours (``timebank tick`` forgets them after 48).
+original status and body; a retry with another request is refused (422). Records are kept at least 24 hours
+(``timebank tick`` forgets them after 48).
 
-The first request claims the key in a transaction of its own before it runs, so that of twenty concurrent
-retries exactly one runs the use case; the others see its record.
+The key's record, the operation's changes and the answer are written in one database transaction: they are all
+there, or none of them is. A server killed halfway (SIGKILL, a power cut) leaves nothing, so the client's retry
+runs the operation afresh, once; a server killed after the commit has left the answer, which the retry gets.
+A concurrent retry waits for the first request's transaction (PostgreSQL holds it at the key's unique index,
+SQLite at its write lock), then gets the first request's answer: of twenty concurrent retries exactly one runs
+the operation. (Older versions committed the key first and answered 409 while the operation ran; such a record
+found unfinished after ``ABANDONED_AFTER`` belongs to a request that died, and is taken over.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +31,9 @@ from timebank import errors as domain_errors
 from timebank.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# Where ``api.common.run`` and ``read`` find the transaction of the idempotent request they are part of.
+TRANSACTION = "idempotent_database"
+ABANDONED_AFTER = timedelta(minutes=5)
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 HEADER_DOC = {
     "name": HEADER,
@@ -49,7 +57,10 @@ def _claim(*, session: Session, caller: str, key: str, request_hash: str, now: d
     existing = session.execute(
         sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
-    if existing is not None:
+    if existing is not None and existing.state != "done" and existing.created_at < now - ABANDONED_AFTER:
+        session.delete(existing)  # left by a request that died before it could finish
+        session.flush()
+    elif existing is not None:
         return existing
     record = IdempotencyRecord(
         caller=caller,
@@ -64,16 +75,42 @@ def _claim(*, session: Session, caller: str, key: str, request_hash: str, now: d
     return None
 
 
-def _finish(*, session: Session, caller: str, key: str, response: Response | None, now: datetime) -> None:
+def _finish(*, session: Session, caller: str, key: str, response: Response, now: datetime) -> None:
     record = session.execute(
         sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
     ).scalar_one()
-    if response is None:  # a server error: forget the key, so that a retry runs the operation
-        session.delete(record)
-    else:
-        record.state, record.completed_at = "done", now
-        record.response_status, record.response_body = response.status_code, response.get_data(as_text=True)
+    record.state, record.completed_at = "done", now
+    record.response_status, record.response_body = response.status_code, response.get_data(as_text=True)
     session.commit()
+
+
+class _ServerError(Exception):
+    """The operation failed with a 5xx: roll back its transaction (key included), so that a retry runs it."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _answer_once(view, args, kwargs, *, caller: str, key: str) -> Response:
+    """Claim the key, run the view and keep its answer, in one transaction (see the module's docstring)."""
+    database = current_app.extensions["timebank"].database
+    request_hash = _request_hash()
+    try:
+        with database.transaction() as transaction:
+            record = transaction.run(_claim, caller=caller, key=key, request_hash=request_hash, now=utc_now())
+            if record is not None:
+                return _replay(record, request_hash)
+            g.setdefault(TRANSACTION, transaction)
+            try:
+                response = _run_view(view, args, kwargs)
+            finally:
+                g.pop(TRANSACTION, None)
+            if response.status_code >= 500:
+                raise _ServerError(response)
+            transaction.run(_finish, caller=caller, key=key, response=response, now=utc_now())
+            return response
+    except _ServerError as error:
+        return error.response
 
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
@@ -119,18 +156,7 @@ def idempotent(*, required: bool):
                 return view(*args, **kwargs)
             if not KEY_PATTERN.match(key):
                 return problems.problem(400, "malformed_request", f"{HEADER} is 1 to 200 visible ASCII characters")
-            database = current_app.extensions["timebank"].database
-            caller, request_hash, now = current_caller().actor.label, _request_hash(), utc_now()
-            record = database.run(_claim, caller=caller, key=key, request_hash=request_hash, now=now)
-            if record is not None:
-                return _replay(record, request_hash)
-            response = None
-            try:
-                response = _run_view(view, args, kwargs)
-            finally:
-                stored = response if response is not None and response.status_code < 500 else None
-                database.run(_finish, caller=caller, key=key, response=stored, now=utc_now())
-            return response
+            return _answer_once(view, args, kwargs, caller=current_caller().actor.label, key=key)
 
         parameters = getattr(wrapper, "_apidoc", {}).get("manual_doc", {}).get("parameters", [])
         header = {**HEADER_DOC, "required": required}

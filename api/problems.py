@@ -15,9 +15,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ledger import errors as ledger_errors
 from timebank import errors as domain_errors
+from timebank.logs import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-RESERVED = {"type", "title", "code", "detail"}
+RESERVED = {"type", "title", "code", "detail", "request_id"}
 RENAMED = {"status": "current_status"}
 TYPE_PREFIX = "/api/v1/problems/"
 logger = logging.getLogger("timebank.api")
@@ -49,6 +50,9 @@ STATUS_BY_CODE = {
     "unauthenticated": 401,
     "insufficient_scope": 403,
     "service_unavailable": 503,
+    "request_too_large": 413,
+    "unsupported_media_type": 415,
+    "too_many_requests": 429,
 }
 HTTP_CODES = {
     400: "malformed_request",
@@ -99,6 +103,9 @@ def problem(
         # A refusal's own "status" (a membership's, an exchange's) must not overwrite the HTTP status.
         **{RENAMED.get(name, name): _plain(value) for name, value in extensions.items() if name not in RESERVED},
     }
+    request_id = current_request_id()
+    if request_id is not None:  # the X-Request-Id of the answer: what to quote, and what the log lines carry
+        body["request_id"] = request_id
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -116,7 +123,8 @@ def from_http_exception(error: HTTPException) -> Response:
     extensions = {}
     if "messages" in data:  # webargs/marshmallow: field errors, by location then field
         extensions["errors"] = data["messages"]
-        code, status = "validation_failed", 422
+        # A body webargs cannot read (400) stays a malformed request; anything else it refuses is invalid (422).
+        code, status = ("malformed_request", 400) if status == 400 else ("validation_failed", 422)
     headers = {}
     if status == 405 and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)

@@ -17,3 +17,9 @@ class ProblemSchema(Schema):
     status = fields.Integer(required=True, metadata={"example": 422})
     detail = fields.String(required=True, metadata={"example": "this would take the account below its floor"})
     code = fields.String(required=True, metadata={"example": "balance_below_floor"})
+    request_id = fields.String(
+        metadata={
+            "description": "the answer's X-Request-Id: quote it when you report a problem",
+            "example": "4bf92f3577b34da6a3ce929d0e0e4736",
+        }
+    )

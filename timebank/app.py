@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import ledger
 from api import init_api
-from timebank import schema
-from timebank.config import check_config, load_config
+from timebank import logs, schema
+from timebank.config import PREFIX, check_config, load_config
 from timebank.database import Database
 from timebank.web import init_web
 
@@ -49,6 +49,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["DATABASE_URL"] = config["DATABASE_URL"] or default_database_url(app.instance_path)
+    init_logging(app)
     engine = create_database_engine(app.config)
     if app.config["CHECK_SCHEMA_ON_START"]:
         _require_current_schema(engine)
@@ -61,6 +62,49 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def check_before_forking_workers() -> None:
+    """For a server whose workers each build the app (gunicorn without ``preload_app``; its ``on_starting`` hook
+    in gunicorn.conf.py calls this): the database and schema check of ``create_app``, once, in the master —
+    raising, so that the server refuses to start, as ``create_app`` would — and then off for the workers.
+
+    A worker replaced while the database is down (killed, or recycled after ``max_requests``) must start and answer
+    503 until the database is back: if it refused to boot, gunicorn would stop the whole server ("Worker failed to
+    boot") and nothing would bring it back. A schema that changes later is reported by /readyz.
+    """
+    config = load_config()
+    check_config(config)
+    if config["CHECK_SCHEMA_ON_START"]:
+        instance_path = os.path.abspath(config["INSTANCE_PATH"]) if config["INSTANCE_PATH"] else None
+        instance_path = Flask(__name__, instance_path=instance_path).instance_path
+        os.makedirs(instance_path, exist_ok=True)
+        engine = create_database_engine(
+            {**config, "DATABASE_URL": config["DATABASE_URL"] or default_database_url(instance_path)}
+        )
+        _require_current_schema(engine)
+        engine.dispose()
+    os.environ[PREFIX + "CHECK_SCHEMA_ON_START"] = "false"  # inherited by every worker the master forks
+
+
+def init_logging(app: Flask) -> None:
+    """The log's format and level (unless the process set up logging itself), request ids, a line per request."""
+    logs.configure_logging(format_name=logs.log_format(app.config), level=app.config["LOG_LEVEL"])
+    app.wsgi_app = logs.RequestIdMiddleware(app.wsgi_app, trust_header=app.config["TRUSTED_PROXIES"] > 0)
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        rule = request.url_rule
+        logs.log_request(
+            request.method,
+            request.path,
+            response.status_code,
+            endpoint=request.endpoint,
+            route=rule.rule if rule is not None else None,
+            route_arguments=rule.arguments if rule is not None else (),
+            started=request.environ.get(logs.STARTED_KEY),
+        )
+        return response
+
+
 def default_database_url(instance_path: str) -> str:
     """The embedded default: a SQLite file in the instance folder."""
     return f"sqlite:///{os.path.join(instance_path, DATABASE_FILE_NAME)}"
@@ -69,7 +113,9 @@ def default_database_url(instance_path: str) -> str:
 def create_database_engine(config: Mapping[str, Any]) -> Engine:
     """The ledger's engine for ``DATABASE_URL``, with a bounded wait for PostgreSQL to accept a connection."""
     url = config["DATABASE_URL"]
-    options: dict[str, Any] = {}
+    # A database error's text must not carry the statement's parameters (password hashes, token digests, notes)
+    # into the log.
+    options: dict[str, Any] = {"hide_parameters": True}
     if sa.make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT_SECONDS"]}
     return ledger.create_engine(url, **options)

@@ -57,14 +57,28 @@ def audit_log(
     limit: int = 50,
     before: int | None = None,
     action: str | None = None,
+    by: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> AuditPage:
-    """The community's audit log, newest first (coordinators only), keyset-paginated by entry id."""
+    """The community's audit log, newest first (coordinators only), keyset-paginated by entry id; only the
+    entries of one ``action``, of one actor (``by``: "user:12", "partner:3" or "system:tick"), at or after
+    ``since`` and before ``until``, when given."""
     access.require_coordinator(session, actor, community_id)
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise errors.InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+    since, until = validation.moment("since", since), validation.moment("until", until)
+    if since is not None and until is not None and until <= since:
+        raise errors.InvalidInput("the period must end after it starts", field="until")
     query = sa.select(AuditEntry).where(AuditEntry.community_id == community_id)
     if action:
         query = query.where(AuditEntry.action == action)
+    if by:
+        query = query.where(AuditEntry.details["actor"].as_string() == by)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     if before is not None:
         validation.whole_number("before", before, minimum=1, maximum=2**63 - 1)
         query = query.where(AuditEntry.id < before)

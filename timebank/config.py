@@ -18,6 +18,7 @@ ENVIRONMENTS = ("development", "testing", "production")
 INSECURE_ENVIRONMENTS = ("development", "testing")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,10 @@ class Config:
     # Where people reach the site ("https://tijdbank.example.org"): links in mails (a new password) start with it.
     # None: the address the request came to, which a forged Host header could choose; set it in production.
     PUBLIC_URL: str | None = None
+    # The log: "json" (one object per line) or "text"; None: text in development, JSON everywhere else.
+    LOG_FORMAT: str | None = None
+    # The lowest level logged: DEBUG, INFO (every request has a line), WARNING, ERROR or CRITICAL.
+    LOG_LEVEL = "INFO"
 
 
 def defaults() -> dict[str, Any]:
@@ -112,6 +117,10 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError("TIMEBANK_SESSION_LIFETIME_MINUTES must be at least 1")
     if not 0 <= config["TRUSTED_PROXIES"] <= 5:
         raise ConfigError("TIMEBANK_TRUSTED_PROXIES must be between 0 and 5 (the reverse proxies in front of the app)")
+    if config.get("LOG_FORMAT") not in (None, "json", "text"):
+        raise ConfigError(f"TIMEBANK_LOG_FORMAT must be json or text, not {config['LOG_FORMAT']!r}")
+    if str(config.get("LOG_LEVEL", "INFO")).upper() not in LOG_LEVELS:
+        raise ConfigError(f"TIMEBANK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {config['LOG_LEVEL']!r}")
     public_url = config.get("PUBLIC_URL")
     if public_url and not str(public_url).startswith(("https://", "http://")):
         raise ConfigError(f"TIMEBANK_PUBLIC_URL must start with https:// (or http://), not {public_url!r}")

@@ -175,6 +175,12 @@ def _parse(token: str) -> tuple[str, int, str] | None:
     return None
 
 
+def is_well_formed(token: str) -> bool:
+    """Whether ``token`` has the form of a personal token or a partner key (prefix, id, secret): only such a token
+    can ever be right."""
+    return isinstance(token, str) and len(token) <= 200 and _parse(token) is not None
+
+
 def _matches(stored_hash: str, secret: str) -> bool:
     return hmac.compare_digest(stored_hash, hashlib.sha256(secret.encode()).hexdigest())
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ class Database:
     def run(self, use_case: Callable[..., T], /, **arguments) -> T:
         """Run a use case that writes; it commits itself. Retried whole on transient database errors."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            with Session(self._write_engine, expire_on_commit=False) as session:
+            with self._session(write=True) as session:
                 try:
                     return use_case(session=session, **arguments)
                 except sa.exc.DBAPIError as error:
@@ -45,5 +46,31 @@ class Database:
 
     def read(self, query: Callable[..., T], /, **arguments) -> T:
         """Run a query that only reads, in one transaction (one snapshot on SQLite)."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with self._session(write=False) as session, session.begin():
             return query(session=session, **arguments)
+
+    def _session(self, *, write: bool) -> Session:
+        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One write transaction around several use cases and reads: the ``Database`` it yields runs each of them
+        in a savepoint of it (a use case's commit releases its savepoint; a refusal rolls back to it), and they all
+        commit together when the block ends, or none of them does (an exception, a killed process)."""
+        with self._write_engine.connect() as connection, connection.begin():
+            yield _InTransaction(self.engine, connection)
+
+
+class _InTransaction(Database):
+    """``Database.transaction``'s runner: every session joins the one open transaction of ``connection``."""
+
+    def __init__(self, engine: Engine, connection: sa.Connection):
+        super().__init__(engine)
+        self._connection = connection
+
+    def _session(self, *, write: bool) -> Session:
+        return Session(bind=self._connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        yield self

@@ -402,13 +402,27 @@ def _record_failure(
 
 
 class LogTransport:
-    """Writes each mail to the ``timebank.mail`` logger: for development, and when no SMTP server is set."""
+    """Writes each mail to the ``timebank.mail`` logger: for development, and when no SMTP server is set.
 
-    def __init__(self, logger: logging.Logger | None = None):
+    With ``include_body=False`` (in production) only who it was for and its subject, as a warning that it was not
+    sent: a mail's body can hold a link that sets a new password, and a log is read by more people than a mailbox.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None, *, include_body: bool = True):
         self.logger = logger or mail_logger
+        self.include_body = include_body
 
     def send(self, email: Email) -> None:
-        """Log the mail (recipient, subject, body) at INFO level."""
+        """Log the mail (recipient, subject, body) at INFO level; without its body, as a warning, if so made."""
+        if not self.include_body:
+            self.logger.warning(
+                "mail to %s (%s, outbox %s) not sent, TIMEBANK_SMTP_HOST is not set: %s",
+                email.recipient,
+                email.language,
+                ",".join(map(str, email.message_ids)),
+                email.subject,
+            )
+            return
         self.logger.info(
             "mail to %s (%s, outbox %s)\nSubject: %s\n\n%s",
             email.recipient,
@@ -482,7 +496,8 @@ def transport_from_settings(settings: Mapping) -> LogTransport | SmtpTransport:
     ``SMTP_STARTTLS`` (on) and ``SMTP_SENDER``, which is then required); otherwise the log."""
     host = str(settings.get("SMTP_HOST") or "").strip()
     if not host:
-        return LogTransport()
+        # In production the log gets no mail bodies (links that set a password): set SMTP_HOST to send them.
+        return LogTransport(include_body=settings.get("ENV") != "production")
     try:
         port = int(settings.get("SMTP_PORT") or DEFAULT_SMTP_PORT)
     except (TypeError, ValueError):

@@ -101,5 +101,8 @@ class AuditLog(MethodView):
             limit=arguments["limit"],
             before=before,
             action=arguments["action"],
+            by=arguments["actor"],
+            since=arguments["since"],
+            until=arguments["until"],
         )
         return page(found.entries, found.next_cursor)

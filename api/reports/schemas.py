@@ -14,6 +14,8 @@ from api.common import MAX_PAGE_SIZE, Id, StrictSchema
 EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
 MAX_ACTION_LENGTH = 64
+# How the audit log names who acted (timebank.access.Actor.label).
+ACTOR_PATTERN = r"^(?:(?:user|partner):[1-9][0-9]{0,17}|system:[a-z0-9_.-]{1,64})$"
 
 
 def Moment(**kwargs):  # noqa: N802 (a field factory, read like a field class)
@@ -91,6 +93,25 @@ class AuditLogArgs(StrictSchema):
         load_default=None,
         validate=[validate.Length(min=1, max=MAX_ACTION_LENGTH), validate.Regexp(r"^[a-z0-9_.]+$")],
         metadata={"description": "only entries of this action", "example": "member.approved"},
+    )
+    actor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(ACTOR_PATTERN, error="must be user:<id>, partner:<key id> or system:<job>"),
+        metadata={"description": "only entries by this actor (as entries name it)", "example": "user:12"},
+    )
+    since = fields.AwareDateTime(
+        load_default=None,
+        validate=validate.Range(
+            min=EARLIEST_MOMENT, max=LATEST_MOMENT, error="must be between 1970-01-01 and 9000-01-01 (UTC)"
+        ),
+        metadata={"description": "only entries at or after this moment, RFC 3339 with an offset"},
+    )
+    until = fields.AwareDateTime(
+        load_default=None,
+        validate=validate.Range(
+            min=EARLIEST_MOMENT, max=LATEST_MOMENT, error="must be between 1970-01-01 and 9000-01-01 (UTC)"
+        ),
+        metadata={"description": "only entries before this moment, RFC 3339 with an offset"},
     )
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))

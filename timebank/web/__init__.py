@@ -21,7 +21,7 @@ from timebank.web.menu import community_menu, has_endpoint
 from timebank.web.people import signed_in_person
 from timebank.web.routes import blueprint
 from timebank.web.security import init_security
-from timebank.web.sessions import RevocableSessionInterface, RevokedSessions
+from timebank.web.sessions import RevocableSessionInterface, RevokedSessions, raise_session_error
 from timebank.web.throttle import LoginThrottle
 
 EXTENSION_NAME = "timebank_web"
@@ -46,6 +46,7 @@ def init_web(app: Flask) -> None:
     database = app.extensions["timebank"].database
     revoked = RevokedSessions(database, lifetime_seconds=int(lifetime.total_seconds()))
     app.session_interface = RevocableSessionInterface(revoked)
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_session_error)
     app.extensions[EXTENSION_NAME] = WebState(login_throttle=LoginThrottle(database), revoked_sessions=revoked)
     init_security(app)
     init_i18n(app)

@@ -1,4 +1,4 @@
-"""The home page, logging in and out, the language switch and the health check."""
+"""The home page, logging in and out, the language switch and the health checks (/healthz, /readyz)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,30 @@ def health() -> tuple[Response, int]:
         "status": "ok" if status.healthy else "degraded",
         "database": {"reachable": status.reachable, "schema": status.schema or "unknown"},
     }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if status.healthy else 503
+
+
+READINESS_PROBLEMS = {
+    "unreachable": "the database cannot be reached",
+    "empty": "the database has no schema: run `timebank db upgrade`",
+    "outdated": "the database's schema is older than the code: run `timebank db upgrade`",
+    "ahead": "the database's schema is newer than the code: deploy the newer code",
+}
+
+
+@blueprint.get("/readyz")
+def ready() -> tuple[Response, int]:
+    """Whether a load balancer may send this instance requests: the database answers and its schema is the one the
+    code expects (200), or not (503, saying which)."""
+    status = database_status(current_app.extensions["timebank"].engine)
+    database = {"reachable": status.reachable, "schema": status.schema or "unknown"}
+    if status.healthy:
+        body = {"status": "ready", "database": database}
+    else:
+        reason = "unreachable" if not status.reachable else str(status.schema)
+        body = {"status": "not_ready", "reason": reason, "detail": READINESS_PROBLEMS[reason], "database": database}
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if status.healthy else 503

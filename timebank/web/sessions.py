@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from timebank.models import RevokedSession
 
 SESSION_ID_KEY = "session_id"
 SESSION_ID_MAX_LENGTH = 64
+SESSIONLESS_ENDPOINTS = frozenset({"web.health", "web.ready", "static"})
 
 
 class RevokedSessions:
@@ -77,10 +78,31 @@ class RevocableSessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request):
         opened = super().open_session(app, request)
-        if opened is not None and SESSION_ID_KEY in opened and opened.get(SESSION_ID_KEY) in self.revoked:
+        try:
+            revoked = opened is not None and SESSION_ID_KEY in opened and opened.get(SESSION_ID_KEY) in self.revoked
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            # The database is down. Flask opens the session before it dispatches, where an error would become a
+            # bare 500; keep the error for ``raise_session_error`` to raise as the request's first step (a 503).
+            # Until then the request has an empty session that is never saved: the cookie stays as it was.
+            g.session_database_error = error
+            return self.session_class()
+        if revoked:
             opened = self.session_class()
             opened.modified = True  # an empty, modified session deletes the cookie in the answer
         return opened
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if "session_database_error" in g:
+            return  # not the session the cookie holds (an error page's CSRF token must not replace a login)
+        super().save_session(app, session, response)
+
+
+def raise_session_error() -> None:
+    """Run before every other step of a request: the database error met while opening its session, if any
+    (except for the views that never read the session: the health checks report the database themselves)."""
+    error = g.get("session_database_error")
+    if error is not None and request.endpoint not in SESSIONLESS_ENDPOINTS:
+        raise error
 
 
 def start_session(*, user_id: int, revoked: RevokedSessions) -> None:

@@ -1,4 +1,5 @@
-"""Login throttling: a few failed attempts per email and per address, then 429 with Retry-After.
+"""Login throttling: a few failed attempts per email and per address, then 429 with Retry-After. The API counts
+wrong bearer tokens per address here too (kind "bearer", api/auth.py).
 
 The failures are rows in the database (``web_login_failure``), so every worker counts the same attempts and a
 restart forgets nothing. Rows older than the window are deleted whenever a new failure is recorded; a refused
@@ -20,6 +21,8 @@ from timebank.models import LoginFailure
 
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_ADDRESS = 20
+FAILED_TOKENS_PER_ADDRESS = 20
+BEARER = "bearer"
 WINDOW_SECONDS = 15 * 60
 KEY_MAX_LENGTH = 254
 
@@ -33,13 +36,14 @@ class LoginThrottle:
         *,
         failures_per_email: int = FAILURES_PER_EMAIL,
         failures_per_address: int = FAILURES_PER_ADDRESS,
+        failed_tokens_per_address: int = FAILED_TOKENS_PER_ADDRESS,
         window_seconds: int = WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
     ):
-        if min(failures_per_email, failures_per_address, window_seconds) < 1:
+        if min(failures_per_email, failures_per_address, failed_tokens_per_address, window_seconds) < 1:
             raise ValueError("login throttle limits must be positive")
         self._database = database
-        self._limits = {"email": failures_per_email, "address": failures_per_address}
+        self._limits = {"email": failures_per_email, "address": failures_per_address, BEARER: failed_tokens_per_address}
         self._window = timedelta(seconds=window_seconds)
         self.clock = clock
 
@@ -48,15 +52,18 @@ class LoginThrottle:
 
     def retry_after_seconds(self, *, email: str, address: str) -> int | None:
         """Whole seconds until a login for ``email`` from ``address`` may be tried again, or None: go ahead."""
+        waits = [self.wait_seconds(kind, key) for kind, key in (("email", email), ("address", address))]
+        return max((wait for wait in waits if wait is not None), default=None)
+
+    def wait_seconds(self, kind: str, key: str) -> int | None:
+        """Whole seconds until ``key`` (an email, an address) may try again after its failures of ``kind``."""
         now = self._now()
-        waits = []
-        for kind, key in (("email", email), ("address", address)):
-            recent = self._database.read(
-                _recent_failures, kind=kind, key=_key(key), since=now - self._window, limit=self._limits[kind]
-            )
-            if len(recent) >= self._limits[kind]:
-                waits.append((recent[0] + self._window - now).total_seconds())
-        return max(1, math.ceil(max(waits))) if waits else None
+        recent = self._database.read(
+            _recent_failures, kind=kind, key=_key(key), since=now - self._window, limit=self._limits[kind]
+        )
+        if len(recent) < self._limits[kind]:
+            return None
+        return max(1, math.ceil((recent[0] + self._window - now).total_seconds()))
 
     def record_failure(self, *, email: str, address: str) -> None:
         """Count a failed login against the email and against the address."""
@@ -66,6 +73,12 @@ class LoginThrottle:
             now=self._now(),
             window=self._window,
         )
+
+    def record(self, kind: str, key: str) -> None:
+        """Count one failure of ``kind`` (e.g. ``BEARER``: a wrong API token) against ``key`` alone."""
+        if kind not in self._limits:
+            raise ValueError(f"unknown kind of failure: {kind}")
+        self._database.run(_record_failure, keys=[(kind, _key(key))], now=self._now(), window=self._window)
 
     def forget_email(self, email: str) -> None:
         """A successful login clears the email's count (never the address's)."""

@@ -9,10 +9,16 @@ from tests.world import PASSWORD
 from timebank import exchanges, listings, members
 
 WEB_BLUEPRINTS = {"web", "public", "profile", "member", "exchange_pages", "coord", "coord_reports"}
-# Not pages: the health check and the downloads (CSV, JSON) are not HTML.
+# Not pages: the health and readiness checks and the downloads (CSV, JSON) are not HTML.
 # The largest page: the community settings, whose time zone list alone is about 28 KB.
 PAGE_MAX_BYTES = 48 * 1024
-NOT_PAGES = {"web.health", "exchange_pages.statement_csv", "coord_reports.report_csv", "profile.download_data"}
+NOT_PAGES = {
+    "web.health",
+    "web.ready",
+    "exchange_pages.statement_csv",
+    "coord_reports.report_csv",
+    "profile.download_data",
+}
 
 
 def _addresses(app, values: dict) -> list[str]:

@@ -1,0 +1,78 @@
+"""A request with an Idempotency-Key that dies after its change but before its answer is stored (a crash, a bug
+while building the answer) leaves neither the change nor the key: the client's retry with the same key does it,
+once, and gets a proper answer. (tests/system/test_crash.py shows the same with gunicorn killed by SIGKILL.)"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from api.credentials import routes as credential_routes
+from api.exchanges import routes as exchange_routes
+from timebank.models import ApiToken, Exchange, ExchangeEvent
+
+
+class Crash(Exception):
+    """Stands for the process dying between the change and the answer."""
+
+
+def crash_once(monkeypatch, module, name: str) -> None:
+    """``module.name`` raises the first time it is called, after the use case has run."""
+    original = getattr(module, name)
+
+    def crashing(*args, **kwargs):
+        monkeypatch.setattr(module, name, original)
+        raise Crash
+
+    monkeypatch.setattr(module, name, crashing)
+
+
+def test_a_confirmation_cut_off_before_its_answer_is_done_once_by_its_retry(client, tokens, world, monkeypatch):
+    claim = client.post(
+        f"/api/v1/communities/{world.community_id}/claims",
+        headers=tokens.headers("bert", **{"Idempotency-Key": "claim-1"}),
+        json={"payer_membership_id": str(world.ans.id), "minutes": 45},
+    )
+    assert claim.status_code == 201, claim.get_json()
+    exchange_id = claim.get_json()["id"]
+    path, headers = f"/api/v1/exchanges/{exchange_id}/confirm", tokens.headers("ans", **{"Idempotency-Key": "conf-1"})
+
+    crash_once(monkeypatch, exchange_routes, "_details")
+    assert client.post(path, headers=headers).status_code == 500
+    assert exchange_status(world, exchange_id) == ("recorded", 0), "the confirmation was rolled back with its key"
+
+    retried = client.post(path, headers=headers)
+    assert retried.status_code == 200, retried.get_json()
+    assert retried.get_json()["status"] == "confirmed" and "Idempotent-Replayed" not in retried.headers
+    again = client.post(path, headers=headers)
+    assert (again.status_code, again.get_json()) == (200, retried.get_json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert exchange_status(world, exchange_id) == ("confirmed", 1)
+
+
+def test_a_token_cut_off_before_its_answer_is_made_once_by_its_retry(client, tokens, world, monkeypatch):
+    headers = tokens.headers("cor", **{"Idempotency-Key": "token-1"})
+    crash_once(monkeypatch, credential_routes, "_issued")
+    assert client.post("/api/v1/me/tokens", headers=headers, json={"name": "cut off"}).status_code == 500
+    retried = client.post("/api/v1/me/tokens", headers=headers, json={"name": "cut off"})
+    assert retried.status_code == 201, retried.get_json()
+    names = world.db.read(
+        lambda *, session: list(
+            session.execute(sa.select(ApiToken.name).where(ApiToken.user_id == world.cor.user.id)).scalars()
+        )
+    )
+    assert names.count("cut off") == 1
+
+
+def exchange_status(world, exchange_id: str) -> tuple[str, int]:
+    """The exchange's status and how many times it was confirmed."""
+
+    def query(*, session):
+        status = session.execute(sa.select(Exchange.status).where(Exchange.id == int(exchange_id))).scalar_one()
+        confirmed = session.execute(
+            sa.select(sa.func.count()).where(
+                ExchangeEvent.exchange_id == int(exchange_id), ExchangeEvent.kind == "confirmed"
+            )
+        ).scalar_one()
+        return status, confirmed
+
+    return world.db.read(query)
