@@ -1,5 +1,5 @@
 # The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests.
-# `make run` takes gunicorn's settings (workers, timeouts, the access log on stdout) from gunicorn.conf.py.
+# `make run` takes gunicorn's settings (workers, timeouts, logging) from gunicorn.conf.py.
 
 PORT ?= 8000
 PYTHON ?= python3

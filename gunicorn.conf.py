@@ -9,11 +9,14 @@ Every setting has a default that suits a small server behind a reverse proxy; th
 - ``GUNICORN_THREADS``: more than 1 runs each worker with that many threads (the ``gthread`` worker).
 - ``GUNICORN_TIMEOUT`` (30 s), ``GUNICORN_GRACEFUL_TIMEOUT`` (30 s), ``GUNICORN_KEEPALIVE`` (5 s),
   ``GUNICORN_MAX_REQUESTS`` (1000; 0 never recycles a worker), ``GUNICORN_LOG_LEVEL`` (info).
+- ``GUNICORN_ACCESS_LOG``: unset, gunicorn writes no access log: the app logs every request itself, with its
+  request id and with the secret part of a path left out (a password reset link's token). Set it (``-`` for
+  stdout, or a file) only if you want gunicorn's own lines as well: they hold every path whole.
 
 Workers import the app themselves (no ``preload_app``): a worker that is killed, or that is recycled after
 ``max_requests``, is replaced by a fresh one with its own database connections, and ``kill -HUP`` on the master
 reloads the code with a graceful restart of every worker. The master checks the database and its schema once, at
-start (``on_starting``), and refuses to start without them. Requests are logged to stdout, errors to stderr.
+start (``on_starting``), and refuses to start without them. gunicorn's own messages go to stderr.
 """
 
 from __future__ import annotations
@@ -66,7 +69,12 @@ max_requests_jitter = max_requests // 10
 
 preload_app = False
 
-accesslog = "-"
+# Whom to believe about X-Forwarded-For/-Proto is the app's setting alone (TIMEBANK_TRUSTED_PROXIES, applied by
+# werkzeug's ProxyFix): gunicorn's own default would believe any process on 127.0.0.1 as well.
+forwarded_allow_ips = ""
+
+# The app's own request log (timebank.logs) replaces gunicorn's access log, which would write reset links whole.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "timebank"

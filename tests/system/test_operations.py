@@ -17,12 +17,13 @@ import logging
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from tests.system.servers import REPOSITORY, free_port
+from tests.system.servers import REPOSITORY, free_port, get, running_gunicorn, system_database
 from tests.web.conftest import csrf_token
 from tests.world import PASSWORD, build_world
 from timebank import notifications, schema
@@ -421,3 +422,35 @@ def test_in_development_without_smtp_the_mail_with_its_link_is_logged_on_purpose
     )
     transport.send(message)
     assert "/password/reset/the-token" in captured_log.text
+
+
+def test_under_gunicorn_the_log_names_every_request_but_never_a_reset_links_token(tmp_path):
+    """gunicorn.conf.py leaves gunicorn's access log off (it would write the path whole); the app's own request line,
+    with the token left out, is all that reaches the server's output — and gunicorn believes no X-Forwarded-* header
+    by itself (only the app's TIMEBANK_TRUSTED_PROXIES decides)."""
+    token = "secret-" + uuid.uuid4().hex
+    with system_database("sqlite", tmp_path) as url, running_gunicorn(url, tmp_path, workers=1) as server:
+        status, _ = get(server.url, f"/password/reset/{token}")
+        assert status == 200  # the page that says the link is no longer valid
+        time.sleep(0.2)  # the worker's line reaches the file
+        output = server.log_path.read_text()
+        environment = server.environment
+    assert token not in output
+    request_lines = [json.loads(line) for line in output.splitlines() if '"timebank.request"' in line]
+    assert [line["path"] for line in request_lines if line["path"].startswith("/password")] == [
+        "/password/reset/<token>"
+    ]
+    config = subprocess.run(
+        [str(REPOSITORY / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--print-config", "wsgi:app"],
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    settings = {
+        name.strip(): value.strip()
+        for name, value in (line.split("=", 1) for line in config.splitlines() if "=" in line)
+    }
+    assert settings["accesslog"] == "None"
+    assert settings["forwarded_allow_ips"] == "[]"
