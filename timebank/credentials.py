@@ -170,7 +170,8 @@ def _parse(token: str) -> tuple[str, int, str] | None:
     for prefix in (MEMBER_PREFIX, PARTNER_PREFIX):
         if token.startswith(prefix):
             identifier, _, secret = token[len(prefix) :].partition("_")
-            if identifier.isdigit() and len(identifier) <= 12 and secret:
+            # isascii: str.isdigit() also takes "²", which int() refuses.
+            if identifier.isascii() and identifier.isdigit() and len(identifier) <= 12 and secret:
                 return prefix, int(identifier), secret
     return None
 

@@ -31,6 +31,8 @@ STARTED_KEY = "timebank.started"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Path variables whose values are secrets: a request's line shows the route (/password/reset/<token>) instead.
 SECRET_PATH_ARGUMENTS = frozenset({"token", "secret"})
+# Paths that carry a secret after this prefix, hidden also when no route matched (a trailing slash, a wrong method).
+SECRET_PATH_PREFIXES = ("/password/reset/",)
 MAX_LOGGED_PATH_LENGTH = 200
 # A load balancer asks these every few seconds: their lines only when they are not healthy.
 QUIET_ENDPOINTS = frozenset({"web.health", "web.ready"})
@@ -151,9 +153,13 @@ def configure_logging(*, format_name: str, level: str) -> bool:
 
 def logged_path(path: str, *, route: str | None, route_arguments) -> str:
     """A request's path for the log: the route's pattern (``/password/reset/<token>``) where a path variable is a
-    secret, else the path, cut short."""
+    secret, else the path, cut short. A path under a secret's prefix that matched no route shows as the prefix and
+    ``<token>``, since its rest may still be a valid secret."""
     if route is not None and set(route_arguments) & SECRET_PATH_ARGUMENTS:
         return route
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return f"{prefix}<token>"
     return path[:MAX_LOGGED_PATH_LENGTH]
 
 

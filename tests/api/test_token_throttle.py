@@ -98,7 +98,17 @@ def test_one_failure_short_of_the_limit_right_tokens_still_work(own_app, clock, 
 
 
 def test_malformed_tokens_cannot_be_right_and_do_not_count(own_app, clock, tokens):
-    for junk in ["nonsense", "tb_x_1_abc", "tb_m_", "tb_m_abc_def", "Basic", "x" * 300] * 10:
+    junk_tokens = [
+        "nonsense",
+        "tb_x_1_abc",
+        "tb_m_",
+        "tb_m_abc_def",
+        "tb_m_\u00b2_abc",
+        "tb_p_\u00b9_x",
+        "Basic",
+        "x" * 300,
+    ]
+    for junk in junk_tokens * 10:
         assert call(own_app, junk, GUESSER).status_code == 401
     assert call(own_app, tokens.people["ans"], GUESSER).status_code == 200
 
