@@ -14,19 +14,22 @@ found unfinished after ``ABANDONED_AFTER`` belongs to a request that died, and i
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import time
 from datetime import datetime, timedelta
 from functools import wraps
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, request
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import HTTPException
 
 from api import problems
 from api.auth import current_caller
 from ledger import errors as ledger_errors
 from ledger.core import utc_now
+from ledger.database import MAX_ATTEMPTS, is_retryable
 from timebank import errors as domain_errors
 from timebank.models import IdempotencyRecord
 
@@ -52,36 +55,49 @@ def _request_hash() -> str:
     return digest.hexdigest()
 
 
-def _claim(*, session: Session, caller: str, key: str, request_hash: str, now: datetime):
-    """Claim the key, or return the record that holds it already."""
-    existing = session.execute(
-        sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
-    ).scalar_one_or_none()
-    if existing is not None and existing.state != "done" and existing.created_at < now - ABANDONED_AFTER:
-        session.delete(existing)  # left by a request that died before it could finish
-        session.flush()
-    elif existing is not None:
-        return existing
-    record = IdempotencyRecord(
-        caller=caller,
-        key=key,
-        method=request.method,
-        path=request.path[:500],
-        request_hash=request_hash,
-        created_at=now,
+_record = IdempotencyRecord.__table__.c
+
+
+def _claim(connection: sa.Connection, *, caller: str, key: str, request_hash: str, now: datetime):
+    """Claim the key, or return the record that holds it already. One statement when the key is new: an insert
+    that does nothing on a conflict. While another transaction holds the same key uncommitted, PostgreSQL makes it
+    wait for that one's end (SQLite's write lock has already made it wait)."""
+    values = {
+        "caller": caller,
+        "key": key,
+        "method": request.method,
+        "path": request.path[:500],
+        "request_hash": request_hash,
+        "state": "in_flight",
+        "created_at": now,
+    }
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(IdempotencyRecord)
+    claimed = connection.execute(
+        insert.values(**values).on_conflict_do_nothing(index_elements=["caller", "key"]).returning(_record.id)
+    ).first()
+    if claimed is not None:
+        return None
+    existing = connection.execute(
+        sa.select(IdempotencyRecord.__table__).where(_record.caller == caller, _record.key == key)
+    ).one()
+    if existing.state != "done" and existing.created_at < now - ABANDONED_AFTER:
+        # Left unfinished by a request of an older version that died (see the module's docstring): take it over.
+        connection.execute(IdempotencyRecord.__table__.update().where(_record.id == existing.id).values(**values))
+        return None
+    return existing
+
+
+def _finish(connection: sa.Connection, *, caller: str, key: str, response: Response, now: datetime) -> None:
+    connection.execute(
+        IdempotencyRecord.__table__.update()
+        .where(_record.caller == caller, _record.key == key)
+        .values(
+            state="done",
+            completed_at=now,
+            response_status=response.status_code,
+            response_body=response.get_data(as_text=True),
+        )
     )
-    session.add(record)
-    session.commit()
-    return None
-
-
-def _finish(*, session: Session, caller: str, key: str, response: Response, now: datetime) -> None:
-    record = session.execute(
-        sa.select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
-    ).scalar_one()
-    record.state, record.completed_at = "done", now
-    record.response_status, record.response_body = response.status_code, response.get_data(as_text=True)
-    session.commit()
 
 
 class _ServerError(Exception):
@@ -92,28 +108,40 @@ class _ServerError(Exception):
 
 
 def _answer_once(view, args, kwargs, *, caller: str, key: str) -> Response:
-    """Claim the key, run the view and keep its answer, in one transaction (see the module's docstring)."""
+    """Claim the key, run the view and keep its answer, in one transaction (see the module's docstring). The whole
+    of it is tried again when the database asks (busy, a serialization failure or deadlock, a key taken
+    concurrently): nothing of a failed attempt was committed."""
     database = current_app.extensions["timebank"].database
     request_hash = _request_hash()
-    try:
-        with database.transaction() as transaction:
-            record = transaction.run(_claim, caller=caller, key=key, request_hash=request_hash, now=utc_now())
-            if record is not None:
-                return _replay(record, request_hash)
-            g.setdefault(TRANSACTION, transaction)
-            try:
-                response = _run_view(view, args, kwargs)
-            finally:
-                g.pop(TRANSACTION, None)
-            if response.status_code >= 500:
-                raise _ServerError(response)
-            transaction.run(_finish, caller=caller, key=key, response=response, now=utc_now())
-            return response
-    except _ServerError as error:
-        return error.response
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return _attempt(database, view, args, kwargs, caller=caller, key=key, request_hash=request_hash)
+        except _ServerError as error:
+            return error.response
+        except sa.exc.DBAPIError as error:
+            if not (is_retryable(error) or isinstance(error, sa.exc.IntegrityError)) or attempt == MAX_ATTEMPTS:
+                raise
+        time.sleep(random.uniform(0, 0.002 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
+def _attempt(database, view, args, kwargs, *, caller: str, key: str, request_hash: str) -> Response:
+    with database.transaction() as transaction:
+        record = _claim(transaction.connection, caller=caller, key=key, request_hash=request_hash, now=utc_now())
+        if record is not None:
+            return _replay(record, request_hash)
+        g.setdefault(TRANSACTION, transaction)
+        try:
+            response = _run_view(view, args, kwargs)
+        finally:
+            g.pop(TRANSACTION, None)
+        if response.status_code >= 500:
+            raise _ServerError(response)
+        _finish(transaction.connection, caller=caller, key=key, response=response, now=utc_now())
+        return response
+
+
+def _replay(record, request_hash: str) -> Response:
     if record.request_hash != request_hash:
         return problems.problem(
             422,

@@ -68,6 +68,12 @@ class _InTransaction(Database):
         super().__init__(engine)
         self._connection = connection
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The open transaction's connection, for a statement that needs no savepoint of its own (one whose
+        failure ends the whole transaction anyway)."""
+        return self._connection
+
     def _session(self, *, write: bool) -> Session:
         return Session(bind=self._connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
 

@@ -4,10 +4,12 @@ once, and gets a proper answer. (tests/system/test_crash.py shows the same with 
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from api.credentials import routes as credential_routes
 from api.exchanges import routes as exchange_routes
+from ledger.models import transaction_table
 from timebank.models import ApiToken, Exchange, ExchangeEvent
 
 
@@ -76,3 +78,45 @@ def exchange_status(world, exchange_id: str) -> tuple[str, int]:
         return status, confirmed
 
     return world.db.read(query)
+
+
+def busy_once(monkeypatch, kind: str) -> list[str]:
+    """The first answer to ``kind`` (``claim``: the key's insert; ``finish``: keeping the answer, after the
+    operation ran) is the database saying it is busy, as SQLite does when another writer held its lock past the busy
+    timeout, or PostgreSQL on a deadlock; returns the list the failures are noted in."""
+    from api import idempotency
+
+    original = getattr(idempotency, f"_{kind}")
+    failures = []
+
+    def busy(connection, **kwargs):
+        if not failures:
+            failures.append(kind)
+            raise sa.exc.OperationalError("INSERT ...", {}, Exception("database is locked"))
+        return original(connection, **kwargs)
+
+    monkeypatch.setattr(idempotency, f"_{kind}", busy)
+    return failures
+
+
+def payment_count(world, key: str) -> int:
+    return world.db.read(
+        lambda *, session: session.execute(
+            sa.select(sa.func.count()).select_from(transaction_table).where(transaction_table.c.idempotency_key == key)
+        ).scalar_one()
+    )
+
+
+@pytest.mark.parametrize("kind", ["claim", "finish"])
+def test_a_busy_database_makes_a_keyed_write_wait_and_try_again_whole_not_fail(
+    client, tokens, world, monkeypatch, kind
+):
+    failures = busy_once(monkeypatch, kind)
+    paid = client.post(
+        f"/api/v1/communities/{world.community_id}/payments",
+        headers=tokens.headers("ans", **{"Idempotency-Key": f"busy-{kind}"}),
+        json={"payee_membership_id": str(world.bert.id), "minutes": 30},
+    )
+    assert failures == [kind]
+    assert paid.status_code == 201, paid.get_json()
+    assert payment_count(world, f"busy-{kind}") == 1
