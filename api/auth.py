@@ -77,10 +77,17 @@ def _bearer_caller(token: str) -> Caller | None:
     from timebank.web.throttle import BEARER
 
     throttle, address = token_throttle(), request.remote_addr or "unknown"
-    g.token_wait_seconds = throttle.wait_seconds(BEARER, address)
+
+    def check(*, session) -> tuple[int | None, Caller | None]:
+        """The address's wait, or the token's caller: one read (one connection and transaction) for both."""
+        wait = throttle.wait_seconds_in(session=session, kind=BEARER, key=address)
+        if wait is not None:
+            return wait, None
+        return None, credentials.authenticate_bearer(session=session, token=token)
+
+    g.token_wait_seconds, caller = current_app.extensions["timebank"].database.read(check)
     if g.token_wait_seconds is not None:
         return None
-    caller = current_app.extensions["timebank"].database.read(credentials.authenticate_bearer, token=token)
     if caller is None and credentials.is_well_formed(token):
         throttle.record(BEARER, address)
     return caller

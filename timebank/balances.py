@@ -84,19 +84,23 @@ def pot_figures(*, session: Session, actor: Actor, community_id: int) -> PotFigu
     return PotFigures(community_id=community.id, figures=bookkeeping.account_figures(session, community.pot_account_id))
 
 
-def _require_member_of(session: Session, community_id: int, membership_id, *, field: str) -> None:
+def _require_member_of(
+    session: Session, community_id: int, membership_id, *, field: str
+) -> tuple[Community, Membership]:
     """The other member of a payment or claim belongs to the community it is addressed to; a member of another
-    community is reported as not found, as if they did not exist."""
-    access.get_community(session, require_row_id(community_id, what="community", field="community_id"))
+    community is reported as not found, as if they did not exist. Returns both: while the caller holds them, the
+    session has them at hand (its identity map holds rows weakly) and the use case reads neither again."""
+    community = access.get_community(session, require_row_id(community_id, what="community", field="community_id"))
     membership_id = require_row_id(membership_id, what="member", field=field)
-    access.get_in_community(session, Membership, membership_id, community_id, what="member")
+    return community, access.get_in_community(session, Membership, membership_id, community_id, what="member")
 
 
 def pay_in_community(
     *, session: Session, actor: Actor, community_id: int, payee_membership_id: int, **payment
 ) -> Exchange:
     """``payments.pay_directly``, addressed to a community: the payee must be one of its members."""
-    _require_member_of(session, community_id, payee_membership_id, field="payee_membership_id")
+    # Both held while the payment runs, so that it finds them in the session (see _require_member_of).
+    _community, _payee = _require_member_of(session, community_id, payee_membership_id, field="payee_membership_id")
     return payments.pay_directly(session=session, actor=actor, payee_membership_id=payee_membership_id, **payment)
 
 
@@ -104,7 +108,7 @@ def claim_in_community(
     *, session: Session, actor: Actor, community_id: int, payer_membership_id: int, **claim
 ) -> Exchange:
     """``payments.claim_minutes``, addressed to a community: the payer must be one of its members."""
-    _require_member_of(session, community_id, payer_membership_id, field="payer_membership_id")
+    _community, _payer = _require_member_of(session, community_id, payer_membership_id, field="payer_membership_id")
     return payments.claim_minutes(session=session, actor=actor, payer_membership_id=payer_membership_id, **claim)
 
 

@@ -195,11 +195,13 @@ def authenticate_bearer(*, session: Session, token: str) -> Caller | None:
         return None
     prefix, row_id, secret = parsed
     if prefix == MEMBER_PREFIX:
-        row = session.get(ApiToken, row_id)
-        if row is None or row.revoked_at is not None or not _matches(row.secret_hash, secret):
+        found = session.execute(
+            sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.id == row_id)
+        ).first()
+        if found is None:
             return None
-        user = session.get(User, row.user_id)
-        if user is None or user.erased_at is not None:
+        row, user = found
+        if row.revoked_at is not None or not _matches(row.secret_hash, secret) or user.erased_at is not None:
             return None
         return Caller(actor=Actor.for_user(user), scopes=None)
     key = session.get(PartnerKey, row_id)

@@ -57,9 +57,13 @@ class LoginThrottle:
 
     def wait_seconds(self, kind: str, key: str) -> int | None:
         """Whole seconds until ``key`` (an email, an address) may try again after its failures of ``kind``."""
+        return self._database.read(self.wait_seconds_in, kind=kind, key=key)
+
+    def wait_seconds_in(self, *, session: Session, kind: str, key: str) -> int | None:
+        """``wait_seconds`` as part of a read the caller runs (one transaction with what else it reads)."""
         now = self._now()
-        recent = self._database.read(
-            _recent_failures, kind=kind, key=_key(key), since=now - self._window, limit=self._limits[kind]
+        recent = _recent_failures(
+            session=session, kind=kind, key=_key(key), since=now - self._window, limit=self._limits[kind]
         )
         if len(recent) < self._limits[kind]:
             return None
