@@ -1,9 +1,11 @@
 # The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests.
+# `make bench` runs the benchmarks (bench/; `make bench ONLY=post_pg` runs one), starting PostgreSQL if needed.
 # `make run` takes gunicorn's settings (workers, timeouts, logging) from gunicorn.conf.py.
 
 PORT ?= 8000
 PYTHON ?= python3
 PYTEST_ARGS ?=
+ONLY ?=
 VENV := .venv
 BIN := $(VENV)/bin
 # Reinstall only when pyproject.toml changed since the last install.
@@ -12,7 +14,7 @@ INSTALLED_TEST := $(VENV)/.installed-test
 
 export TIMEBANK_ENV ?= development
 
-.PHONY: run test lint clean distclean
+.PHONY: run test bench lint clean distclean
 
 run: $(INSTALLED)
 	$(BIN)/timebank db upgrade
@@ -23,6 +25,10 @@ run: $(INSTALLED)
 test: $(INSTALLED_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED_TEST)
+	scripts/start-postgresql
+	$(BIN)/python -m bench $(ONLY)
 
 lint: $(INSTALLED_TEST)
 	$(BIN)/ruff check .

@@ -1,0 +1,88 @@
+"""``python -m bench [NAME ...]``: run the benchmarks (all, or the ones named), print one JSON object per result
+on stdout as each finishes, then a table. Progress goes to stderr. ``make bench`` and ``make bench ONLY=name``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+import traceback
+
+from bench.common import Result, say, server_reachable
+
+# name -> (module, function, needs PostgreSQL); in the order `make bench` runs them.
+BENCHMARKS = {
+    "post_pg": ("bench.posting", "post_pg", True),
+    "post_batch_pg": ("bench.posting", "post_batch_pg", True),
+    "post_sqlite": ("bench.posting", "post_sqlite", False),
+    "read_flat": ("bench.reads", "read_flat", True),
+    "report": ("bench.reads", "report", True),
+    "memory": ("bench.memory", "memory", False),
+}
+CLEAN_UPS = ("bench.posting:close_stages", "bench.reads:close_stage")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    # `make bench ONLY=a,b` passes "a,b".
+    names = [name for given in parser.parse_args(argv).names for name in given.split(",") if name] or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    if any(BENCHMARKS[name][2] for name in names) and (why := server_reachable()):
+        print(f"cannot run {', '.join(n for n in names if BENCHMARKS[n][2])}: {why}", file=sys.stderr)
+        return 2
+    results: list[Result] = []
+    failed: list[str] = []
+    began = time.perf_counter()
+    try:
+        for name in names:
+            module, function, _ = BENCHMARKS[name]
+            say(f"{name}: starting")
+            started = time.perf_counter()
+            try:
+                result = getattr(importlib.import_module(module), function)()
+            except Exception:  # noqa: BLE001 (one benchmark's failure is reported; the others still run)
+                traceback.print_exc()
+                failed.append(name)
+                continue
+            say(f"{name}: done in {time.perf_counter() - started:.0f} s")
+            results.append(result)
+            print(json.dumps(result.line()), flush=True)
+    finally:
+        for clean_up in CLEAN_UPS:
+            module, function = clean_up.split(":")
+            if module in sys.modules:
+                getattr(sys.modules[module], function)()
+    print(table(results), flush=True)
+    say(f"all done in {time.perf_counter() - began:.0f} s" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def table(results: list[Result]) -> str:
+    rows = [("benchmark", "value", "baseline", "ratio", "target", "notes")]
+    for result in results:
+        notes = ", ".join(
+            f"{key} {result.details[key]}" for key in ("p50_ms", "p99_ms", "clients") if key in result.details
+        )
+        rows.append(
+            (
+                result.name,
+                f"{result.value:,.1f} {result.unit}",
+                f"{result.baseline_value:,.1f}",
+                f"{result.ratio:.3f}",
+                result.target,
+                notes,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

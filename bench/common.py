@@ -1,0 +1,182 @@
+"""What every benchmark shares: its result line, the PostgreSQL server, databases made and dropped for one run,
+timing and percentiles, and a community of many members with a personal API token each."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+import ledger
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
+# The PostgreSQL server the benchmarks use: a database on it to connect to first; each benchmark makes its own.
+SERVER_URL_VARIABLE = "TIMEBANK_BENCH_DATABASE_URL"
+DEFAULT_SERVER_URL = "postgresql://root@/postgres?host=/var/run/postgresql"
+
+
+@dataclass
+class Result:
+    """One benchmark's figure against its baseline; ``ratio`` is value / baseline_value."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: str
+    baseline_value: float
+    target: str
+    details: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline_value if self.baseline_value else float("inf")
+
+    def line(self) -> dict:
+        return {
+            "name": self.name,
+            "value": round(self.value, 3),
+            "unit": self.unit,
+            "baseline": self.baseline,
+            "baseline_value": round(self.baseline_value, 3),
+            "ratio": round(self.ratio, 4),
+            "target": self.target,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            **{name: value for name, value in asdict(self).items() if name == "details"},
+        }
+
+
+def machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+
+
+def say(message: str) -> None:
+    """Progress, on stderr (stdout carries the results)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def number_setting(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------------
+
+
+def server_url() -> str:
+    return os.environ.get(SERVER_URL_VARIABLE) or DEFAULT_SERVER_URL
+
+
+def server_reachable() -> str | None:
+    """None when the server answers, else why not."""
+    engine = ledger.create_engine(server_url())
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return None
+    except sa.exc.OperationalError as error:
+        return f"PostgreSQL at {server_url()} ({SERVER_URL_VARIABLE}) cannot be reached: {error.orig}"
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def postgresql_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the server, dropped afterwards; yields its URL."""
+    base = server_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = ledger.create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def libpq_arguments(url: str) -> tuple[list[str], dict[str, str]]:
+    """pgbench's connection options (and environment) for a SQLAlchemy URL."""
+    parsed = sa.make_url(url)
+    arguments = []
+    host = parsed.host or parsed.query.get("host")
+    if host:
+        arguments += ["-h", host]
+    if parsed.port:
+        arguments += ["-p", str(parsed.port)]
+    if parsed.username:
+        arguments += ["-U", parsed.username]
+    environment = dict(os.environ)
+    if parsed.password:
+        environment["PGPASSWORD"] = parsed.password
+    return [*arguments, parsed.database], environment
+
+
+class Pgbench:
+    """pgbench's built-in tpcb-like script (scale 10) in a database of its own, for as many runs as asked."""
+
+    def __init__(self, url: str, *, scale: int = 10):
+        self.url = url
+        self.scale = scale
+        self.connection, self.environment = libpq_arguments(url)
+
+    def initialise(self) -> None:
+        say(f"pgbench: initialising scale {self.scale}")
+        self._pgbench(["-i", "-q", "-s", str(self.scale)])
+
+    def tps(self, *, clients: int = 8, seconds: float) -> float:
+        """Transactions per second of ``clients`` clients running tpcb-like for ``seconds``."""
+        output = self._pgbench(
+            ["-b", "tpcb-like", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(max(1, round(seconds)))]
+        )
+        for line in output.splitlines():
+            if line.startswith("tps = "):
+                return float(line.split()[2])
+        raise RuntimeError(f"pgbench printed no tps:\n{output}")
+
+    def _pgbench(self, arguments: list[str]) -> str:
+        if not PGBENCH.exists():
+            raise SystemExit(f"{PGBENCH} is missing (Debian's postgresql-15 package has it)")
+        done = subprocess.run(
+            [str(PGBENCH), *arguments, *self.connection],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench {' '.join(arguments)} failed:\n{done.stderr}")
+        return done.stdout + done.stderr
