@@ -14,23 +14,20 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
-    Form,
     FormField,
     HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from timebank import balances, communities, corrections, exchanges, members, payments, pot
 from timebank.models import MembershipStatus, Role
-from timebank.web.forms import DurationForm, duration_field
+from timebank.web.forms import CheckboxesField, ZeroOrMoreDurationForm, duration_field, select_choices
 from timebank.web.i18n import current_language, hours
 from timebank.web.menu import has_endpoint
 from timebank.web.pages import REFUSALS, coordinator_page, done, here, read, refuse, run
@@ -66,7 +63,9 @@ TRANSACTION_WORDS = {
     "trade_sent": _l("Trade with another time bank"),
     "trade_received": _l("Trade with another time bank"),
 }
-# The notes the use cases give when a person gave none: they say no more than the kind.
+# A kind this page does not know (yet), said in general words rather than as its code.
+OTHER_TRANSACTION_WORDS = _l("Other transaction")
+# The notes the use cases give when a person gave none: in English, and saying no more than the kind.
 PLAIN_MEMOS = {"welcome credit", "donation to the pot"}
 ACCOUNT_WORDS = {
     "pot": _l("The pot"),
@@ -79,10 +78,6 @@ ACCOUNT_WORDS = {
 # --- forms ----------------------------------------------------------------------------------------------------
 
 
-def _choices(*pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
 def _reason_field(label, *, required: bool = True, maximum: int = REASON_MAX_LENGTH) -> TextAreaField:
     checks = [Length(max=maximum, message=_l("At most %(maximum)s characters.", maximum=maximum))]
     if required:
@@ -90,23 +85,8 @@ def _reason_field(label, *, required: bool = True, maximum: int = REASON_MAX_LEN
     return TextAreaField(label, validators=checks, render_kw={"rows": 2})
 
 
-class HoursAndMinutes(DurationForm):
-    """Hours and minutes where nothing at all (zero) is a fine answer: a bound, or minutes that only one choice
-    of the form needs."""
-
-    def validate(self, extra_validators=None) -> bool:
-        return Form.validate(self, extra_validators)
-
-
 def _amount_field(label) -> FormField:
-    return FormField(HoursAndMinutes, label=label)
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as checkboxes (the template draws them in a fieldset)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    return FormField(ZeroOrMoreDurationForm, label=label)
 
 
 def _member_select(label) -> SelectField:
@@ -130,7 +110,7 @@ class LimitsForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = RadioField(
         _l("This member's role"),
-        choices=_choices(
+        choices=select_choices(
             (Role.MEMBER.value, ROLE_WORDS["member"]), (Role.COORDINATOR.value, ROLE_WORDS["coordinator"])
         ),
         validators=[InputRequired(message=_l("Choose a role."))],
@@ -151,7 +131,7 @@ class OfflineMemberForm(FlaskForm):
     )
     preferred_language = RadioField(
         _l("Language for letters and messages"),
-        choices=_choices(("nl", "Nederlands"), ("en", "English")),
+        choices=select_choices(("nl", "Nederlands"), ("en", "English")),
         default="nl",
         validators=[InputRequired(message=_l("Choose a language."))],
     )
@@ -164,7 +144,7 @@ class MemberSearchForm(FlaskForm):
     name = StringField(_l("Name contains"), validators=[Length(max=80, message=_l("At most 80 characters."))])
     status = SelectField(
         _l("Status"),
-        choices=_choices(
+        choices=select_choices(
             ("", _l("Everyone admitted")),
             *[(status, STATUS_WORDS[status]) for status in ("active", "suspended", "left")],
         ),
@@ -172,7 +152,7 @@ class MemberSearchForm(FlaskForm):
     )
     order = SelectField(
         _l("Order"),
-        choices=_choices(
+        choices=select_choices(
             ("name", _l("By name")),
             ("lowest_balance", _l("Lowest balance first")),
             ("highest_balance", _l("Highest balance first")),
@@ -189,7 +169,7 @@ class RecordForm(FlaskForm):
     description = StringField(_l("What was done"), validators=[Length(max=500, message=_l("At most 500 characters."))])
     agreement = RadioField(
         _l("Who told you"),
-        choices=_choices(
+        choices=select_choices(
             ("both", _l("Both of them: record it now, as agreed")),
             ("helper", _l("Only the helper: the helped member still confirms")),
             ("helped", _l("Only the helped member: the helper still confirms")),
@@ -203,7 +183,7 @@ class RecordForm(FlaskForm):
 class SettleForm(FlaskForm):
     outcome = RadioField(
         _l("Decision"),
-        choices=_choices(
+        choices=select_choices(
             ("post", _l("The recorded time stands")),
             ("change", _l("Change the time to")),
             ("void", _l("Nothing is paid (void)")),
@@ -263,7 +243,7 @@ class GroupEventForm(FlaskForm):
     amount = duration_field(_l("Time for each participant"))
     source = RadioField(
         _l("Paid from"),
-        choices=_choices(
+        choices=select_choices(
             ("pot", _l("The pot")),
             ("issuance", _l("Time credit from the community (new time, with the event as its reason)")),
         ),
@@ -307,16 +287,6 @@ def _exchange_here(exchange_id: int) -> None:
         abort(404)
 
 
-def _refuse(form, error, fields: dict[str, str] | None = None) -> None:
-    """``refuse``, also for an hours-and-minutes field: its message goes under the field's inputs."""
-    name = error.details.get("field")
-    target = getattr(form, (fields or {}).get(name, name), None) if isinstance(name, str) else None
-    if isinstance(target, FormField):
-        target.hours.errors = [*target.hours.errors, refusal_text(error)]
-    else:
-        refuse(form, error, fields=fields)
-
-
 def _active_members() -> list[members.RosterRow]:
     roster = read(members.member_roster, community_id=_community_id(), status="active", limit=MEMBERS_TO_CHOOSE_FROM)
     return roster.rows
@@ -333,14 +303,14 @@ def _member_label(row: members.RosterRow) -> str:
 
 
 def _member_choices(rows: list[members.RosterRow]) -> list[SelectChoice]:
-    return _choices((0, _("Choose a member")), *[(row.membership.id, _member_label(row)) for row in rows])
+    return select_choices((0, _("Choose a member")), *[(row.membership.id, _member_label(row)) for row in rows])
 
 
 def _category_choices() -> list[SelectChoice]:
     found = read(communities.categories, community_id=_community_id(), with_actor=False)
     language = current_language()
     names = [(str(category.id), category.name_nl if language == "nl" else category.name_en) for category in found]
-    return _choices(("", _("No particular kind")), *names)
+    return select_choices(("", _("No particular kind")), *names)
 
 
 def _bound_or_new(form_class, bound, *, prefix: str = "", **data):
@@ -362,7 +332,7 @@ def _messages_of_unshown(bound, shown) -> list[str]:
 
 
 def _transaction_words(kind: str) -> str:
-    return str(TRANSACTION_WORDS.get(kind, _l("Other transaction")))
+    return str(TRANSACTION_WORDS.get(kind, OTHER_TRANSACTION_WORDS))
 
 
 def _describe(transaction: corrections.TransactionSummary) -> str:
@@ -527,7 +497,7 @@ def _member_action(membership_id: int, form: FlaskForm, use_case, message: str, 
         try:
             run(use_case, membership_id=membership_id, **arguments)
         except REFUSALS as error:
-            _refuse(form, error, fields={"floor_minutes": "floor", "ceiling_minutes": "ceiling"})
+            refuse(form, error, fields={"floor_minutes": "floor", "ceiling_minutes": "ceiling"})
         else:
             return done(message, "coord.member", slug=here().community.slug, membership_id=membership_id)
     return _member_page(membership_id, form)
@@ -644,7 +614,7 @@ def record():
                 "category_id": "category",
                 "on_behalf_of_membership_id": "agreement",
             }
-            _refuse(form, error, fields=fields)
+            refuse(form, error, fields=fields)
         else:
             message = (
                 _("The exchange is recorded: %(time)s.", time=hours(form.duration.total_minutes()))
@@ -692,7 +662,7 @@ def settle(exchange_id: int):
                 minutes=form.minutes.total_minutes() if outcome == "change" else None,
             )
         except REFUSALS as error:
-            _refuse(form, error)
+            refuse(form, error)
         else:
             return done(_("The dispute is settled."), "coord.disputes", slug=here().community.slug)
     return _disputes_page(form)
@@ -796,7 +766,7 @@ def _pot_page(bound: FlaskForm | None = None, *, which: str = ""):
         "event": bound if which == "event" else GroupEventForm(formdata=None, prefix="event"),
     }
     forms["grant"].member.choices = _member_choices(active)
-    forms["event"].participants.choices = _choices(*[(row.membership.id, _member_label(row)) for row in active])
+    forms["event"].participants.choices = select_choices(*[(row.membership.id, _member_label(row)) for row in active])
     return render_template(
         "coordinator/pot.html",
         figures=figures,
@@ -819,12 +789,12 @@ def _pot_action(form: FlaskForm, which: str, use_case, message, fields: dict[str
         if which == "grant":
             form.member.choices = _member_choices(active)
         else:
-            form.participants.choices = _choices(*[(row.membership.id, _member_label(row)) for row in active])
+            form.participants.choices = select_choices(*[(row.membership.id, _member_label(row)) for row in active])
     if form.validate():
         try:
             run(use_case, community_id=_community_id(), **arguments(form))
         except REFUSALS as error:
-            _refuse(form, error, fields=fields)
+            refuse(form, error, fields=fields)
         else:
             return done(message(form), "coord.pot", slug=here().community.slug)
     return _pot_page(form, which=which)

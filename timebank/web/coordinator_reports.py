@@ -32,18 +32,17 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from timebank import communities, credentials, members, reports
 from timebank import safeguarding as safeguarding_records
 from timebank.access import Actor
 from timebank.models import Membership
 from timebank.web import charts
-from timebank.web.forms import DurationForm
+from timebank.web.coordinator import OTHER_TRANSACTION_WORDS, PLAIN_MEMOS, TRANSACTION_WORDS
+from timebank.web.forms import CheckboxesField, ZeroOrMoreDurationForm, select_choices
 from timebank.web.i18n import hours
 from timebank.web.pages import (
     REFUSALS,
@@ -71,22 +70,8 @@ DUE_WITHIN_DAYS = 30
 EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
 SLUG_LENGTH = 60
 
-KIND_LABELS = {
-    "exchange": _l("Exchange"),
-    "reversal": _l("Correction"),
-    "welcome_credit": _l("Welcome credit"),
-    "pot_donation": _l("Gift to the community pot"),
-    "pot_grant": _l("From the community pot"),
-    "credit_issued": _l("Time credit from the community"),
-    "group_event": _l("Group event"),
-    "leaving_settlement": _l("Settled on leaving"),
-    "trade_sent": _l("Trade with another time bank"),
-    "trade_received": _l("Trade with another time bank"),
-}
-# A kind this page does not know (yet), said in general words rather than as its code.
-OTHER_KIND_LABEL = _l("Other transaction")
-# The notes the use cases give when a person gave none: in English, and saying no more than the kind.
-PLAIN_MEMOS = {"welcome credit", "donation to the pot"}
+# A statement calls a reversal just a correction; the other kinds are said as on the coordinator's pages.
+KIND_LABELS = {**TRANSACTION_WORDS, "reversal": _l("Correction")}
 SCHEME_LABELS = {
     "vog": _l("VOG (Netherlands)"),
     "dbs": _l("DBS (United Kingdom)"),
@@ -125,11 +110,11 @@ class PeriodForm(FlaskForm):
     )
 
 
-class LimitForm(DurationForm):
+class LimitForm(ZeroOrMoreDurationForm):
     """Hours and minutes for a limit or a credit, where zero is a real answer (no credit, no room below zero)."""
 
     def validate(self, extra_validators=None) -> bool:
-        if not super(DurationForm, self).validate(extra_validators):
+        if not super().validate(extra_validators):
             return False
         if self.hours.data is None and self.minutes.data is None:
             self.hours.errors = [*self.hours.errors, _("Fill in hours, minutes or both; 0 for none.")]
@@ -214,12 +199,7 @@ class PartnerKeyForm(FlaskForm):
             Length(max=80, message=_l("A name is at most 80 characters.")),
         ],
     )
-    scopes = SelectMultipleField(
-        _l("What the app may do"),
-        choices=[SelectChoice(value, label) for value, label in SCOPE_LABELS.items()],
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )
+    scopes = CheckboxesField(_l("What the app may do"), choices=select_choices(*SCOPE_LABELS.items()))
 
 
 class CheckForm(FlaskForm):
@@ -229,7 +209,7 @@ class CheckForm(FlaskForm):
     membership_id = SelectField(_l("Member"), validators=[InputRequired(message=_l("Choose the member."))])
     scheme = RadioField(
         _l("Certificate"),
-        choices=[SelectChoice(value, label) for value, label in SCHEME_LABELS.items()],
+        choices=select_choices(*SCHEME_LABELS.items()),
         validators=[InputRequired(message=_l("Choose the kind of certificate."))],
     )
     seen_on = DateField(
@@ -411,7 +391,7 @@ def _whole_statement(*, session: Session, actor: Actor, membership_id: int, star
 
 def line_description(line: reports.StatementLine) -> str:
     """What a statement line was, in the page's language, with the member's own note and the other person."""
-    label = str(KIND_LABELS.get(line.kind, OTHER_KIND_LABEL))
+    label = str(KIND_LABELS.get(line.kind, OTHER_TRANSACTION_WORDS))
     memo = line.memo.strip()
     if memo and memo.lower() not in PLAIN_MEMOS and memo.replace("_", " ") != line.kind.replace("_", " "):
         label = f"{label}: {memo}"

@@ -18,7 +18,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import DateField, RadioField, SearchField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ledger.core import utc_now
@@ -27,7 +26,7 @@ from timebank.access import Actor
 from timebank.bookkeeping import AccountFigures
 from timebank.members import first_name
 from timebank.models import Listing, ListingKind, ListingStatus, Place
-from timebank.web.forms import duration_field
+from timebank.web.forms import duration_field, select_choices
 from timebank.web.i18n import current_language
 from timebank.web.menu import has_endpoint
 from timebank.web.pages import REFUSALS, Refusal, done, here, member_page, read, refuse, run
@@ -92,10 +91,6 @@ MY_REASONS = {
 CATEGORY_FROM_THE_LIST = _l("Choose a category from the list.")
 
 
-def _choices(*pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
 def _message_field(label) -> TextAreaField:
     return TextAreaField(
         label,
@@ -112,7 +107,7 @@ class SearchForm(FlaskForm):
 
     kind = SelectField(
         _l("Requests or offers"),
-        choices=_choices(("", _l("Both")), ("request", _l("Requests")), ("offer", _l("Offers"))),
+        choices=select_choices(("", _l("Both")), ("request", _l("Requests")), ("offer", _l("Offers"))),
         default="",
         invalid_choice_message=_l("Choose requests, offers or both."),
     )
@@ -132,7 +127,7 @@ class ListingForm(FlaskForm):
 
     kind = RadioField(
         _l("Is this a request or an offer?"),
-        choices=_choices(
+        choices=select_choices(
             ("request", _l("A request: I would like some help")),
             ("offer", _l("An offer: I would like to help")),
         ),
@@ -165,7 +160,7 @@ class ListingForm(FlaskForm):
     end_time = TimeField(_l("Until (time)"), validators=[Optional()])
     place = RadioField(
         _l("Where"),
-        choices=_choices(*PLACE_LABELS.items()),
+        choices=select_choices(*PLACE_LABELS.items()),
         default=Place.NEIGHBOURHOOD.value,
         invalid_choice_message=_l("Choose where."),
     )
@@ -409,7 +404,9 @@ def listings_page() -> str:
     """Browse and search the community's open requests and offers, newest first, a page at a time."""
     names = _category_names(include_retired=False)
     form = SearchForm(formdata=request.args)
-    form.category.choices = _choices(("", _("All categories")), *((str(key), name) for key, name in names.items()))
+    form.category.choices = select_choices(
+        ("", _("All categories")), *((str(key), name) for key, name in names.items())
+    )
     cursor = request.args.get("cursor") or None
     found = None
     if form.validate():
@@ -495,7 +492,7 @@ def _listing_page(listing_id: int, **forms) -> str:
     talking = {
         exchange.helper_membership_id for exchange in details.exchanges if exchange.status in exchanges.OPEN_STATUSES
     }
-    invite_form.membership_id.choices = _choices(
+    invite_form.membership_id.choices = select_choices(
         *(
             (item.membership_id, _helper_label(item))
             for item in details.suggestions
@@ -676,7 +673,7 @@ def _listing_form(listing: Listing | None = None) -> ListingForm:
     if listing is not None and listing.category_id not in in_use:
         # A category no longer in use stays this listing's until the member chooses another.
         choices.append((str(listing.category_id), _category_names().get(listing.category_id, "")))
-    form.category.choices = _choices(*choices)
+    form.category.choices = select_choices(*choices)
     if request.method == "POST":
         return form
     if listing is None:

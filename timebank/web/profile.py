@@ -16,13 +16,14 @@ from flask_babel import refresh
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from timebank import balances, communities, exchanges, members, passwords, privacy
 from timebank.access import Actor
 from timebank.models import Membership, MembershipStatus
 from timebank.web import sessions
+from timebank.web.forms import new_password_fields
 from timebank.web.i18n import current_language, hours
 from timebank.web.pages import REFUSALS, done, here, login_required, member_page, read, refuse, run
 from timebank.web.people import forget_signed_in_person, signed_in_person
@@ -131,21 +132,12 @@ class PasswordForm(FlaskForm):
         validators=[InputRequired(message=_l("Fill in your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[
-            InputRequired(message=_l("Fill in a new password.")),
-            Length(max=passwords.MAX_LENGTH, message=_l("A password is at most 1024 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    new_password_again = PasswordField(
-        _l("New password again"),
-        validators=[
-            InputRequired(message=_l("Fill in the new password a second time.")),
-            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
+    new_password, new_password_again = new_password_fields(
+        "new_password",
+        again_label=_l("New password again"),
+        missing=_l("Fill in a new password."),
+        missing_again=_l("Fill in the new password a second time."),
+        not_the_same=_l("The two new passwords are not the same."),
     )
 
 

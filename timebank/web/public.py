@@ -24,14 +24,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from timebank import communities, errors, members, passwords
 from timebank.access import Actor
 from timebank.models import Community, MembershipStatus
 from timebank.web import sessions
-from timebank.web.forms import EMAIL_MAX_LENGTH
+from timebank.web.forms import email_field, new_password_fields
 from timebank.web.i18n import current_language
 from timebank.web.pages import REFUSALS, done, login_required, read, refuse, run
 from timebank.web.people import forget_signed_in_person, signed_in_person
@@ -88,60 +88,16 @@ class ApplyForm(FlaskForm):
 class NewcomerForm(ApplyForm):
     """Applying to join for a visitor: also an email address and a password for the new account."""
 
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            InputRequired(message=_l("Fill in your email address.")),
-            Length(max=EMAIL_MAX_LENGTH, message=_l("An email address is at most 254 characters.")),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
-    password = PasswordField(
-        _l("Choose a password"),
-        validators=[
-            InputRequired(message=_l("Choose a password.")),
-            Length(max=passwords.MAX_LENGTH, message=_l("A password is at most 1024 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_again = PasswordField(
-        _l("The same password again"),
-        validators=[
-            InputRequired(message=_l("Type the password a second time.")),
-            EqualTo("password", message=_l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    email = email_field()
+    password, password_again = new_password_fields(label=_l("Choose a password"))
 
 
 class ForgottenPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            InputRequired(message=_l("Fill in your email address.")),
-            Length(max=EMAIL_MAX_LENGTH, message=_l("An email address is at most 254 characters.")),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field()
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            InputRequired(message=_l("Choose a password.")),
-            Length(max=passwords.MAX_LENGTH, message=_l("A password is at most 1024 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_again = PasswordField(
-        _l("The same password again"),
-        validators=[
-            InputRequired(message=_l("Type the password a second time.")),
-            EqualTo("password", message=_l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password, password_again = new_password_fields()
 
 
 # --- joining ------------------------------------------------------------------------------------------------
