@@ -130,25 +130,24 @@ class PaymentForm(FlaskForm):
     request_key = HiddenField(default=new_request_key)
 
 
-class PayForm(PaymentForm):
-    member = SelectField(
-        _l("Who helped you?"),
+def _member_field(label, not_chosen) -> SelectField:
+    """The other member of a payment or claim, from the list of the community's members."""
+    return SelectField(
+        label,
         coerce=_chosen_id,
         validate_choice=True,
         invalid_choice_message=_l("Choose a member from the list."),
-        validators=[DataRequired(message=_l("Choose the member you pay."))],
+        validators=[DataRequired(message=not_chosen)],
     )
+
+
+class PayForm(PaymentForm):
+    member = _member_field(_l("Who helped you?"), _l("Choose the member you pay."))
     duration = duration_field(_l("How long did they help you?"))
 
 
 class ClaimForm(PaymentForm):
-    member = SelectField(
-        _l("Whom did you help?"),
-        coerce=_chosen_id,
-        validate_choice=True,
-        invalid_choice_message=_l("Choose a member from the list."),
-        validators=[DataRequired(message=_l("Choose the member you helped."))],
-    )
+    member = _member_field(_l("Whom did you help?"), _l("Choose the member you helped."))
     duration = duration_field(_l("How long did you help?"))
 
 
