@@ -105,6 +105,24 @@ def is_minutes_field(facts: Facts) -> bool:
     return str(facts.details.get("field", "")).endswith("minutes")
 
 
+# The shapes most texts share.
+
+
+def on_field(words: LazyString) -> Say:
+    """A text naming the field the refusal is about: ``%(field)s``."""
+    return say(words, field=field_name)
+
+
+def numbered(words: LazyString, name: str = "count") -> Say:
+    """A text with the first value of the message, a whole number: ``%(count)s`` (or ``%(days)s``...)."""
+    return say(words, **{name: as_number(part(0))})
+
+
+def in_state(states: Mapping[str, LazyString], words: LazyString, index: int = 0) -> Say:
+    """A text with the status the refusal names, in the page's words: ``%(status)s``."""
+    return say(words, status=word_for(states, status(index)))
+
+
 # The fields a person fills in, named as a sentence names them ("Fill in %(field)s.").
 THIS_FIELD = _l("this field")
 FIELD_NAMES: dict[str, LazyString] = {
@@ -210,12 +228,9 @@ ONLY_CONFIRMED_REVERSED = _l(
 )
 TOO_MUCH_AT_ONCE = _l("Too much at once. Send fewer at a time.")
 NOT_APPLIED = _l("Not done, because another part of the same batch was refused.")
-NOT_ACTIVE_YOURSELF = say(
-    _l("Your membership is %(status)s, so you cannot do this now."),
-    status=word_for(MEMBERSHIP_STATES, status(0)),
-)
+NOT_ACTIVE_YOURSELF = in_state(MEMBERSHIP_STATES, _l("Your membership is %(status)s, so you cannot do this now."))
 LISTING_POSTER_OR_COORDINATOR = _l("Only the member who posted this listing, or a coordinator, can do this.")
-FILL_IN_NUMBER = say(_l("Fill in a whole number for %(field)s."), field=field_name)
+FILL_IN_NUMBER = on_field(_l("Fill in a whole number for %(field)s."))
 TOO_LONG = say(
     _l("Make %(field)s shorter: it may have at most %(count)s characters."),
     field=field_name,
@@ -534,10 +549,10 @@ MESSAGES: dict[str, Text] = {
 # Refusals whose message is made with an f-string, by its fixed words with {} for each value.
 TEMPLATES: dict[str, Text] = {
     # Checks of single fields (timebank/validation.py and its like).
-    "{} is required": say(_l("Fill in %(field)s."), field=field_name),
+    "{} is required": on_field(_l("Fill in %(field)s.")),
     "{} may be at most {} characters": TOO_LONG,
-    "{} contains control characters": say(
-        _l("There are characters in %(field)s that cannot be used. Type it again without them."), field=field_name
+    "{} contains control characters": on_field(
+        _l("There are characters in %(field)s that cannot be used. Type it again without them.")
     ),
     "{} must be text": INVALID,
     "{} must be a whole number": FILL_IN_NUMBER,
@@ -556,12 +571,12 @@ TEMPLATES: dict[str, Text] = {
             ),
         },
     ),
-    "{} must be one of: {}": say(_l("Choose one of the options for %(field)s."), field=field_name),
-    "{} must be lower-case letters, digits and dashes": say(
-        _l("Use only small letters, digits and dashes (-) for %(field)s."), field=field_name
+    "{} must be one of: {}": on_field(_l("Choose one of the options for %(field)s.")),
+    "{} must be lower-case letters, digits and dashes": on_field(
+        _l("Use only small letters, digits and dashes (-) for %(field)s.")
     ),
-    "{} must be a time with a time zone": say(_l("Fill in a date and time for %(field)s."), field=field_name),
-    "{} must be a date": say(_l("Fill in a date for %(field)s."), field=field_name),
+    "{} must be a time with a time zone": on_field(_l("Fill in a date and time for %(field)s.")),
+    "{} must be a date": on_field(_l("Fill in a date for %(field)s.")),
     "{} must be a list of at most {} items": say(
         _l("Choose at most %(count)s items for %(field)s."), field=field_name, count=as_number(part(1))
     ),
@@ -570,12 +585,10 @@ TEMPLATES: dict[str, Text] = {
     "{} must lie between the years {} and {}": say(
         _l("Choose a date between the years %(first)s and %(last)s."), first=part(1), last=part(2)
     ),
-    "the password needs at least {} characters": say(
-        _l("The password needs at least %(count)s characters. Choose a longer one."), count=as_number(part(0))
+    "the password needs at least {} characters": numbered(
+        _l("The password needs at least %(count)s characters. Choose a longer one.")
     ),
-    "the password may be at most {} characters": say(
-        _l("The password may have at most %(count)s characters."), count=as_number(part(0))
-    ),
+    "the password may be at most {} characters": numbered(_l("The password may have at most %(count)s characters.")),
     "unknown settings: {}": INVALID,
     "unknown profile fields: {}": INVALID,
     "visibility names some of: {}": INVALID,
@@ -601,18 +614,16 @@ TEMPLATES: dict[str, Text] = {
             ),
         },
     ),
-    "this member's membership is {}": say(
-        _l("This member's membership is %(status)s, so this cannot be done now."),
-        status=word_for(MEMBERSHIP_STATES, status(0)),
+    "this member's membership is {}": in_state(
+        MEMBERSHIP_STATES, _l("This member's membership is %(status)s, so this cannot be done now.")
     ),
     "this member is {}": _l("This member is not active at the moment, so you cannot ask them."),
     "you already have a membership here ({})": say(
         _l("You already have a membership in this time bank (%(status)s). Your membership page says where it stands."),
         status=word_for(MEMBERSHIP_STATES, part(0)),
     ),
-    "this membership is {}, not an application": say(
-        _l("This is not an application any more: the membership is %(status)s."),
-        status=word_for(MEMBERSHIP_STATES, status(0)),
+    "this membership is {}, not an application": in_state(
+        MEMBERSHIP_STATES, _l("This is not an application any more: the membership is %(status)s.")
     ),
     "only a member who is {} can be {}; this one is {}": Pick(
         key=part(1),
@@ -635,39 +646,33 @@ TEMPLATES: dict[str, Text] = {
         },
         otherwise=say(_l("This membership is %(status)s already."), status=word_for(MEMBERSHIP_STATES, part(0))),
     ),
-    "this membership is {}": say(
-        _l("This membership is %(status)s, so this cannot be done now."),
-        status=word_for(MEMBERSHIP_STATES, status(0)),
+    "this membership is {}": in_state(
+        MEMBERSHIP_STATES, _l("This membership is %(status)s, so this cannot be done now.")
     ),
     # Listings.
-    "this listing is {}": say(
-        _l("This listing is %(status)s, so it no longer takes responses."),
-        status=word_for(LISTING_STATES, status(0)),
+    "this listing is {}": in_state(LISTING_STATES, _l("This listing is %(status)s, so it no longer takes responses.")),
+    "this listing is {}; reopen it first": in_state(
+        LISTING_STATES, _l("This listing is %(status)s. Open it again first, then change it.")
     ),
-    "this listing is {}; reopen it first": say(
-        _l("This listing is %(status)s. Open it again first, then change it."),
-        status=word_for(LISTING_STATES, status(0)),
-    ),
-    "this listing is {} already": say(
-        _l("This listing is %(status)s already."), status=word_for(LISTING_STATES, status(0))
-    ),
+    "this listing is {} already": in_state(LISTING_STATES, _l("This listing is %(status)s already.")),
     "only the member who posted a listing or a coordinator may {} it": LISTING_POSTER_OR_COORDINATOR,
-    "a window may be at most {} days long": say(
-        _l("The time of a listing may be at most %(days)s days long."), days=as_number(part(0))
+    "a window may be at most {} days long": numbered(
+        _l("The time of a listing may be at most %(days)s days long."), name="days"
     ),
-    "the window must end within {} days": say(
-        _l("The time of a listing must end within %(days)s days from now."), days=as_number(part(0))
+    "the window must end within {} days": numbered(
+        _l("The time of a listing must end within %(days)s days from now."), name="days"
     ),
-    "a listing may live at most {} days": say(
-        _l("A listing can stay up for at most %(days)s days. Choose an earlier end date."), days=as_number(part(0))
+    "a listing may live at most {} days": numbered(
+        _l("A listing can stay up for at most %(days)s days. Choose an earlier end date."), name="days"
     ),
-    "search at most {} days at once": say(
-        _l("Choose a period of at most %(days)s days to search in."), days=as_number(part(0))
+    "search at most {} days at once": numbered(
+        _l("Choose a period of at most %(days)s days to search in."), name="days"
     ),
     # Exchanges and invitations.
-    "cannot {} an exchange that is {}": say(
+    "cannot {} an exchange that is {}": in_state(
+        EXCHANGE_STATES,
         _l("This cannot be done while the exchange is %(status)s. Reload the page to see where it stands."),
-        status=word_for(EXCHANGE_STATES, status(1)),
+        index=1,
     ),
     "this invitation was {} already": Pick(
         key=status(0),
@@ -687,25 +692,18 @@ TEMPLATES: dict[str, Text] = {
         },
     ),
     # Communities, the pot, batches, reports, safeguarding, keys.
-    "at most {} categories": say(_l("A time bank can have at most %(count)s categories."), count=as_number(part(0))),
-    "name between 1 and {} participants": say(
-        _l("Choose between 1 and %(count)s participants."), count=as_number(part(0))
+    "at most {} categories": numbered(_l("A time bank can have at most %(count)s categories.")),
+    "name between 1 and {} participants": numbered(_l("Choose between 1 and %(count)s participants.")),
+    "a batch holds between 1 and {} transfers": numbered(_l("Send between 1 and %(count)s payments at a time.")),
+    "the period has more than {} entries; choose a shorter period": numbered(
+        _l("This period has more than %(count)s entries. Choose a shorter period.")
     ),
-    "a batch holds between 1 and {} transfers": say(
-        _l("Send between 1 and %(count)s payments at a time."), count=as_number(part(0))
+    "the review date may be at most {} years after the day seen": numbered(
+        _l("The review date may be at most %(count)s years after the day the certificate was seen.")
     ),
-    "the period has more than {} entries; choose a shorter period": say(
-        _l("This period has more than %(count)s entries. Choose a shorter period."), count=as_number(part(0))
-    ),
-    "the review date may be at most {} years after the day seen": say(
-        _l("The review date may be at most %(count)s years after the day the certificate was seen."),
-        count=as_number(part(0)),
-    ),
-    "at most {} tokens; revoke one first": say(
-        _l("You can have at most %(count)s keys. Revoke one first."), count=as_number(part(0))
-    ),
-    "at most {} partner keys per community; revoke one first": say(
-        _l("A time bank can have at most %(count)s partner keys. Revoke one first."), count=as_number(part(0))
+    "at most {} tokens; revoke one first": numbered(_l("You can have at most %(count)s keys. Revoke one first.")),
+    "at most {} partner keys per community; revoke one first": numbered(
+        _l("A time bank can have at most %(count)s partner keys. Revoke one first.")
     ),
     # The ledger.
     "an account that is {} cannot become {}": say(
