@@ -3,62 +3,15 @@ able), for a member's home page."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.world import START
+# The same scene as for suggesting helpers: listings on a Friday evening, profiles, certificates of conduct.
+from tests.timebank.test_matching import NOW, give_check, post, profile
 from timebank import errors, exchanges, listings, matching, members
-from timebank.models import SafeguardingCheck
 
-NOW = START  # Monday 2 March 2026, 10:00 in Amsterdam
-FRIDAY_EVENING = (datetime(2026, 3, 6, 18, 0, tzinfo=UTC), datetime(2026, 3, 6, 21, 0, tzinfo=UTC))  # 19-22 local
 SATURDAY_MORNING = (datetime(2026, 3, 7, 8, 0, tzinfo=UTC), datetime(2026, 3, 7, 10, 0, tzinfo=UTC))  # 9-11 local
-
-
-def post(world, person, *, kind="request", category="boodschappen", window=FRIDAY_EVENING, minutes=60, **extra):
-    window = window or (None, None)
-    return world.db.run(
-        listings.post_listing,
-        actor=person.actor,
-        community_id=world.community_id,
-        kind=kind,
-        title=f"{kind} {category} by {person.membership.display_name}",
-        category_id=world.categories[category],
-        estimated_minutes=minutes,
-        window_start=window[0],
-        window_end=window[1],
-        now=NOW,
-        **extra,
-    )
-
-
-def profile(world, person, *, interests=(), availability=()):
-    world.db.run(
-        members.update_profile,
-        actor=person.actor,
-        membership_id=person.id,
-        interests=list(interests),
-        availability=list(availability),
-    )
-
-
-def give_check(world, person):
-    def record(*, session):
-        session.add(
-            SafeguardingCheck(
-                community_id=world.community_id,
-                membership_id=person.id,
-                scheme="vog",
-                seen_on=date(2026, 1, 10),
-                seen_by_membership_id=world.officer.id,
-                review_on=date(2029, 1, 10),
-                recorded_at=START,
-            )
-        )
-        session.commit()
-
-    world.db.run(record)
 
 
 def suggest(world, person, **options):
