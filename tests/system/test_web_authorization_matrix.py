@@ -73,6 +73,14 @@ def but(base: dict, **changes: str) -> dict:
     return {**base, **changes}
 
 
+# Let through, and the action happens (the coordinator's, the officer's; Ans's on her own exchange).
+COORDINATOR_CHANGES = but(COORDINATOR_PAGE, coordinator=CHANGED, administrator=CHANGED)
+OFFICER_CHANGES = but(OFFICER_PAGE, officer=CHANGED, administrator=CHANGED)
+EXCHANGE_STEP = but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS)
+# Changing a listing: only Ans, who posted it.
+POSTER_ONLY = but(MEMBER_PAGE, neighbour="403", coordinator="403", officer="403", administrator="403")
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -145,16 +153,8 @@ ROWS = [
     Row("GET", "member.listing", MEMBER_PAGE),
     Row("GET", "member.new_listing", but(MEMBER_PAGE, administrator="403")),
     Row("POST", "member.new_listing", but(MEMBER_PAGE, administrator="403")),
-    Row(
-        "GET",
-        "member.edit_listing",
-        but(MEMBER_PAGE, neighbour="403", coordinator="403", officer="403", administrator="403"),
-    ),
-    Row(
-        "POST",
-        "member.edit_listing",
-        but(MEMBER_PAGE, neighbour="403", coordinator="403", officer="403", administrator="403"),
-    ),
+    Row("GET", "member.edit_listing", POSTER_ONLY),
+    Row("POST", "member.edit_listing", POSTER_ONLY),
     # Anyone but Ans (whose request it is) and the administrator (no member) may respond.
     Row(
         "POST",
@@ -178,58 +178,19 @@ ROWS = [
     Row("GET", "exchange_pages.index", OWN_ACCOUNT),
     # Its two members and the community's coordinators see an exchange; to anyone else it does not exist.
     Row("GET", "exchange_pages.exchange", but(MEMBER_PAGE, **NOT_THEIRS)),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="agree",
-        fresh=exchange_in("proposed"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="accept-helper",
-        fresh=exchange_in("proposed", category="oppassen"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="cancel",
-        fresh=exchange_in("proposed"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="record",
-        body={"duration-hours": "1", "duration-minutes": "0"},
-        fresh=exchange_in("agreed"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="confirm",
-        fresh=exchange_in("recorded"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="dispute",
-        body={"dispute_reason": "It was 20 minutes."},
-        fresh=exchange_in("recorded"),
-    ),
-    Row(
-        "POST",
-        "exchange_pages.act",
-        but(MEMBER_PAGE, member=CHANGED, **NOT_THEIRS),
-        step="thank",
-        body={"thank_you_text": "Thank you!"},
-        fresh=exchange_in("confirmed"),
-    ),
+    # Each step of an exchange, on a fresh exchange in the state the step starts from.
+    *[
+        Row("POST", "exchange_pages.act", EXCHANGE_STEP, step=step, body=body, fresh=fresh)
+        for step, body, fresh in [
+            ("agree", None, exchange_in("proposed")),
+            ("accept-helper", None, exchange_in("proposed", category="oppassen")),
+            ("cancel", None, exchange_in("proposed")),
+            ("record", {"duration-hours": "1", "duration-minutes": "0"}, exchange_in("agreed")),
+            ("confirm", None, exchange_in("recorded")),
+            ("dispute", {"dispute_reason": "It was 20 minutes."}, exchange_in("recorded")),
+            ("thank", {"thank_you_text": "Thank you!"}, exchange_in("confirmed")),
+        ]
+    ],
     Row("GET", "exchange_pages.pay", OWN_ACCOUNT),
     Row("POST", "exchange_pages.pay", OWN_ACCOUNT),
     Row("GET", "exchange_pages.claim", OWN_ACCOUNT),
@@ -240,12 +201,7 @@ ROWS = [
     # --- coordinating ---------------------------------------------------------------------------------------------
     Row("GET", "coord.index", COORDINATOR_PAGE),
     Row("GET", "coord.applicants", COORDINATOR_PAGE),
-    Row(
-        "POST",
-        "coord.approve",
-        but(COORDINATOR_PAGE, coordinator=CHANGED, administrator=CHANGED),
-        fresh=lambda s: {"membership_id": s.new_applicant()},
-    ),
+    Row("POST", "coord.approve", COORDINATOR_CHANGES, fresh=lambda s: {"membership_id": s.new_applicant()}),
     Row("POST", "coord.decline", COORDINATOR_PAGE, values=lambda s: {"membership_id": s.values["applicant_id"]}),
     Row("GET", "coord.members", COORDINATOR_PAGE),
     Row("GET", "coord.member", COORDINATOR_PAGE),
@@ -269,28 +225,18 @@ ROWS = [
     Row("GET", "coord_reports.report_csv", COORDINATOR_PAGE),
     Row("GET", "coord_reports.member_statement", COORDINATOR_PAGE),
     # Every look at the safeguarding records is itself recorded: the page changes the database for those who see it.
-    Row("GET", "coord_reports.safeguarding", but(OFFICER_PAGE, officer=CHANGED, administrator=CHANGED)),
-    Row("POST", "coord_reports.safeguarding", but(OFFICER_PAGE, officer=CHANGED, administrator=CHANGED)),
+    Row("GET", "coord_reports.safeguarding", OFFICER_CHANGES),
+    Row("POST", "coord_reports.safeguarding", OFFICER_CHANGES),
     Row("GET", "coord_reports.settings", COORDINATOR_PAGE),
     Row("POST", "coord_reports.settings", COORDINATOR_PAGE),
     Row("GET", "coord_reports.categories", COORDINATOR_PAGE),
     Row("POST", "coord_reports.categories", COORDINATOR_PAGE),
     Row("GET", "coord_reports.category", COORDINATOR_PAGE),
     Row("POST", "coord_reports.category", COORDINATOR_PAGE),
-    Row(
-        "POST",
-        "coord_reports.category_active",
-        but(COORDINATOR_PAGE, coordinator=CHANGED, administrator=CHANGED),
-        body={"active": "0"},
-    ),
+    Row("POST", "coord_reports.category_active", COORDINATOR_CHANGES, body={"active": "0"}),
     Row("GET", "coord_reports.partner_keys", COORDINATOR_PAGE),
     Row("POST", "coord_reports.partner_keys", COORDINATOR_PAGE),
-    Row(
-        "POST",
-        "coord_reports.revoke_partner_key",
-        but(COORDINATOR_PAGE, coordinator=CHANGED, administrator=CHANGED),
-        fresh=lambda s: {"key_id": s.partner_key()},
-    ),
+    Row("POST", "coord_reports.revoke_partner_key", COORDINATOR_CHANGES, fresh=lambda s: {"key_id": s.partner_key()}),
 ]
 
 
