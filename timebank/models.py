@@ -227,7 +227,10 @@ class Exchange(SQLModel, table=True):
     recorded_by_membership_id: int | None = Field(default=None, foreign_key="membership.id")
     # Recorded by a coordinator who attests that both agreed: posted at once.
     attested_by_coordinator: bool = Field(default=False)
-    ledger_transaction_id: int | None = Field(default=None, foreign_key="ledger_transaction.id", sa_type=sa.BigInteger)
+    # A statement names the other member of each of its lines' transactions through this index.
+    ledger_transaction_id: int | None = Field(
+        default=None, foreign_key="ledger_transaction.id", sa_type=sa.BigInteger, index=True
+    )
     auto_confirm_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     dispute_reason: str = Field(default="", max_length=500)
     settlement_reason: str = Field(default="", max_length=500)

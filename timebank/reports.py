@@ -163,13 +163,27 @@ def _in_period(account_id: int, start: datetime, end: datetime) -> tuple:
     )
 
 
-def _sum_of_entries(session: Session, *conditions) -> int:
+@dataclass(frozen=True)
+class _PeriodFigures:
+    total: int  # the sum of the period's entries
+    before_page: int  # the sum of those up to the page's cursor (0 without one)
+    first_sequence: int | None  # the period's first entry in account sequence; None for an empty period
+
+
+def _period_figures(session: Session, account_id: int, start: datetime, end: datetime, after: int | None):
+    """One pass over the period's entries (through the index on account and posting time): their sum, the sum of
+    those at or before the cursor, and the first of them in sequence."""
+    entry = entry_table.c
+    up_to_cursor = sa.literal(0) if after is None else sa.case((entry.account_sequence <= after, entry.amount), else_=0)
+    row = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(entry.amount), 0).label("total"),
+            sa.func.coalesce(sa.func.sum(up_to_cursor), 0).label("before_page"),
+            sa.func.min(entry.account_sequence).label("first_sequence"),
+        ).where(*_in_period(account_id, start, end))
+    ).one()
     # PostgreSQL sums a bigint column as numeric: back to an integer of minutes.
-    return int(
-        session.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(entry_table.c.amount), 0)).where(*conditions)
-        ).scalar_one()
-    )
+    return _PeriodFigures(int(row.total), int(row.before_page), row.first_sequence)
 
 
 def _other_parties(session: Session, membership: Membership, transaction_ids: set[int]) -> dict[int, str]:
@@ -206,7 +220,11 @@ def member_statement(
 
     The member's own, or a coordinator's view of a member of their community; anyone else is told the member
     does not exist. Pages of at most 100 lines, keyset-paginated on the account's entry sequence (``after``);
-    the running balance of every page continues from the opening balance, so pages join up."""
+    the running balance of every page continues from the opening balance, so pages join up.
+
+    It reads no history outside the period, so an account's years of entries do not slow it: a period holding all
+    of the account's entries takes its balances from a few indexed rows (``_whole_history``); any other reads the
+    period's own entries once (``_period_figures``) and pages from the first of them."""
     start, end = _period(start, end)
     validation.whole_number("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
     if after is not None:
@@ -214,9 +232,15 @@ def member_statement(
     membership, community = _statement_subject(session, actor, membership_id)
     account_id = membership.account_id
     entry, transaction = entry_table.c, transaction_table.c
-    opening = _opening_balance(session, account_id, start)
-    closing = opening + _sum_of_entries(session, *_in_period(account_id, start, end))
-    before_page = opening
+    whole = _whole_history(session, account_id, start, end, after)
+    first_sequence = None
+    if whole is not None:
+        opening, closing, before_page = 0, whole.closing, whole.before_page
+    else:
+        opening = _opening_balance(session, account_id, start)
+        period = _period_figures(session, account_id, start, end, after)
+        closing, before_page = opening + period.total, opening + period.before_page
+        first_sequence = period.first_sequence
     query = (
         sa.select(
             entry.transaction_id,
@@ -234,8 +258,12 @@ def member_statement(
     )
     if after is not None:
         query = query.where(entry.account_sequence > after)
-        before_page += _sum_of_entries(session, *_in_period(account_id, start, end), entry.account_sequence <= after)
-    rows = session.execute(query).all()
+    if first_sequence is not None:
+        # No entry of the period comes before its first in sequence: the ordered scan starts there, not at the
+        # account's first entry years back.
+        query = query.where(entry.account_sequence >= first_sequence)
+    empty = whole is None and first_sequence is None
+    rows = [] if empty else session.execute(query).all()
     page = rows[:limit]
     return MemberStatement(
         membership_id=membership.id,
@@ -248,6 +276,47 @@ def member_statement(
         lines=_statement_lines(session, membership, page, opening_minutes=before_page),
         next_cursor=page[-1].account_sequence if len(rows) > limit else None,
     )
+
+
+@dataclass(frozen=True)
+class _WholeHistory:
+    closing: int
+    before_page: int
+
+
+def _whole_history(session: Session, account_id: int, start: datetime, end: datetime, after: int | None):
+    """The balances of a period that holds every posted entry of the account, from a few indexed rows; None when
+    some entry was posted before or after the period (then they are summed).
+
+    When no entry was posted before ``start`` the opening balance is 0 (``_opening_balance`` finds no entry), and
+    when none was posted at or after ``end`` either, the period's entries are all the account's posted ones. Their
+    sum is then the ``balance_after`` of the account's last entry (the ledger keeps it as the running sum in
+    account sequence), and the sum of those up to a page's cursor the ``balance_after`` of the last entry at or
+    before it: the same figures as the sums, whatever the order of posting times, without reading the history."""
+    entry = entry_table.c
+
+    def posted(*conditions):
+        return sa.exists().where(entry.account_id == account_id, *conditions)
+
+    def balance_after(*conditions):
+        return (
+            sa.select(entry.balance_after)
+            .where(entry.account_id == account_id, entry.account_sequence.is_not(None), *conditions)
+            .order_by(entry.account_sequence.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    # The same moment as ``_opening_balance`` asks about: the last one before ``start``.
+    earlier = posted(entry.posted_at.is_not(None), entry.posted_at <= start - timedelta(microseconds=1))
+    later = posted(entry.posted_at.is_not(None), entry.posted_at >= end)
+    columns = [earlier.label("earlier"), later.label("later"), balance_after().label("closing")]
+    if after is not None:
+        columns.append(balance_after(entry.account_sequence <= after).label("before_page"))
+    row = session.execute(sa.select(*columns)).one()
+    if row.earlier or row.later:
+        return None
+    return _WholeHistory(closing=row.closing or 0, before_page=(row.before_page or 0) if after is not None else 0)
 
 
 def _statement_lines(session: Session, membership: Membership, rows, *, opening_minutes: int) -> list[StatementLine]:
@@ -471,36 +540,56 @@ def _confirmed_between(community_id: int, start: datetime, end: datetime) -> tup
 def _minutes_by_month_and_category(session, community_id, start, end, months) -> list[MonthCategoryFigure]:
     # The month boundaries are computed here in the community's time zone (SQLite knows no time zones) and
     # bucketed in SQL with one CASE; the inner select keeps the CASE's parameters out of the GROUP BY, which
-    # PostgreSQL would not match otherwise.
+    # PostgreSQL would not match otherwise. The exchanges are counted per month and category id first (a few
+    # hundred groups, hashed), and only those groups are joined to their categories and counted per slug:
+    # joining first made PostgreSQL sort every exchange of the period by two text keys, on disk.
     bucketed = (
         sa.select(_month_of(Exchange.confirmed_at, months).label("month"), Exchange.category_id, Exchange.minutes)
         .where(*_confirmed_between(community_id, start, end))
         .subquery()
     )
-    rows = session.execute(
+    per_category = (
         sa.select(
             bucketed.c.month,
-            Category.slug,
+            bucketed.c.category_id,
             sa.func.count().label("exchanges"),
             sa.func.coalesce(sa.func.sum(bucketed.c.minutes), 0).label("minutes"),
         )
-        .select_from(bucketed)
-        .outerjoin(Category, Category.id == bucketed.c.category_id)
-        .group_by(bucketed.c.month, Category.slug)
-        .order_by(bucketed.c.month, Category.slug)
+        .group_by(bucketed.c.month, bucketed.c.category_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(
+            per_category.c.month,
+            Category.slug,
+            sa.func.sum(per_category.c.exchanges).label("exchanges"),
+            sa.func.sum(per_category.c.minutes).label("minutes"),
+        )
+        .select_from(per_category)
+        .outerjoin(Category, Category.id == per_category.c.category_id)
+        .group_by(per_category.c.month, Category.slug)
+        .order_by(per_category.c.month, Category.slug)
     ).all()
+    # PostgreSQL sums counts and integers as numeric: back to integers.
     return [
-        MonthCategoryFigure(month=row.month, slug=row.slug or "", exchanges=row.exchanges, minutes=int(row.minutes))
+        MonthCategoryFigure(
+            month=row.month, slug=row.slug or "", exchanges=int(row.exchanges), minutes=int(row.minutes)
+        )
         for row in rows
     ]
 
 
 def _month_of(moment, months: list[tuple[str, datetime]]):
-    """The label of the month (of ``_months``) in which ``moment`` falls, as one SQL CASE."""
-    month = sa.literal(months[-1][0])
-    if len(months) > 1:
-        month = sa.case(*[(moment < next_start, label) for label, next_start in months[:-1]], else_=month)
-    return month
+    """The label of the month (of ``_months``) in which ``moment`` falls: the first whose next month begins after
+    it, else the last; as one SQL CASE nested as a binary search (five comparisons for two years, not 24)."""
+
+    def between(first: int, last: int):
+        if first == last:
+            return sa.literal(months[first][0])
+        middle = (first + last) // 2
+        return sa.case((moment < months[middle][1], between(first, middle)), else_=between(middle + 1, last))
+
+    return between(0, len(months) - 1)
 
 
 def _categories(session: Session, community: Community) -> dict[str, str]:

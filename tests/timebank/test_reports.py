@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -217,6 +219,89 @@ def test_statement_pages_join_up_with_the_running_balance_carried_over(world):
     assert [line.balance_minutes for line in second.lines] == [180]
     assert second.next_cursor is None
     assert first.closing_balance_minutes == second.closing_balance_minutes == 180
+
+
+def summed_statement(world: World, person, start, end, *, after=None):
+    """What a statement's balances are by definition, summed entry by entry: the opening balance (``balance_at``
+    the moment before ``start``), the closing one (opening plus every entry in the period), and the balance before
+    the page after ``after`` (opening plus the period's entries up to it)."""
+
+    def work(*, session):
+        opening = ledger.balance_at(session, account_id=person.account_id, moment=start - timedelta(microseconds=1))
+        statement_lines = ledger.statement(session, account_id=person.account_id, limit=100).lines
+        in_period = [line for line in statement_lines if start <= line.posted_at < end]
+        closing = opening + sum(line.amount for line in in_period)
+        before_page = opening + sum(
+            line.amount for line in in_period if after is not None and line.account_sequence <= after
+        )
+        return opening, closing, before_page
+
+    return world.db.read(work)
+
+
+def test_a_statement_over_the_whole_history_reads_its_balances_from_the_last_entries(world):
+    # The welcome credit (2 March), exchanges, a hold still pending and one voided: none before or after the period.
+    for day, minutes in ((4, 10), (5, 20), (6, 30), (7, 40)):
+        confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=minutes, confirmed_at=at(3, day))
+    transfer(world, world.ans, world.cor, 15, when=at(3, 8), pending=True)
+    voided = transfer(world, world.ans, world.cor, 25, when=at(3, 8, 11), pending=True)
+    world.db.run(_void, transaction_id=voided, when=at(3, 9))
+    start, end = START, at(3, 10)
+
+    first = statement(world, world.ans.actor, world.ans, start, end, limit=2)
+    second = statement(world, world.ans.actor, world.ans, start, end, limit=2, after=first.next_cursor)
+    third = statement(world, world.ans.actor, world.ans, start, end, limit=2, after=second.next_cursor)
+
+    assert [line.balance_minutes for page in (first, second, third) for line in page.lines] == [120, 130, 150, 180, 220]
+    assert (first.opening_balance_minutes, first.closing_balance_minutes) == summed_statement(
+        world, world.ans, start, end
+    )[:2]
+    assert (first.opening_balance_minutes, first.closing_balance_minutes) == (0, 220)
+    assert (
+        second.lines[0].balance_minutes - second.lines[0].amount_minutes
+        == summed_statement(world, world.ans, start, end, after=first.next_cursor)[2]
+    )
+    assert third.next_cursor is None and third.closing_balance_minutes == 220
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        (START, at(3, 10)),  # every entry inside: the balances from the last entries
+        (START + timedelta(microseconds=1), at(3, 10)),  # the welcome credit just before: summed
+        (START - timedelta(days=1), at(3, 6)),  # the entry at the end left out: summed
+        (START - timedelta(days=1), at(3, 6) + timedelta(microseconds=1)),  # the entry at the end inside
+    ],
+)
+def test_a_statement_has_the_summed_balances_whatever_its_period_and_page(world, start, end):
+    for day, minutes in ((4, 10), (5, 20), (6, 30)):
+        confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=minutes, confirmed_at=at(3, day))
+
+    for after in (None, 1, 2, 3, 99):
+        result = statement(world, world.ans.actor, world.ans, start, end, limit=1, after=after)
+        opening, closing, before_page = summed_statement(world, world.ans, start, end, after=after)
+        assert (result.opening_balance_minutes, result.closing_balance_minutes) == (opening, closing)
+        if result.lines:
+            assert result.lines[0].balance_minutes == before_page + result.lines[0].amount_minutes
+
+
+def test_a_statement_over_the_whole_history_sums_entries_posted_out_of_sequence(world):
+    # Posting times need not follow the account's sequence (the clock is read before the account is locked):
+    # the second entry carries an earlier time than the first. The balances are still those of the sums.
+    confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=30, confirmed_at=at(3, 6))
+    confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=45, confirmed_at=at(3, 5))
+    start, end = START, at(3, 10)
+
+    result = statement(world, world.ans.actor, world.ans, start, end)
+    cursor = result.lines[1].account_sequence
+    second = statement(world, world.ans.actor, world.ans, start, end, after=cursor)
+
+    assert (result.opening_balance_minutes, result.closing_balance_minutes) == (0, 195)
+    assert [line.balance_minutes for line in result.lines] == [120, 150, 195]
+    assert (
+        second.lines[0].balance_minutes - second.lines[0].amount_minutes
+        == summed_statement(world, world.ans, start, end, after=cursor)[2]
+    )
 
 
 def test_a_reversal_of_an_exchange_names_the_other_party_too(world):
@@ -464,6 +549,29 @@ def test_a_period_starting_mid_month_lists_every_month_it_touches(spring):
         ("2026-03", 1, 90),
         ("2026-04", 1, 30),
     ]
+
+
+def test_a_two_year_report_puts_each_exchange_in_its_local_month_up_to_the_microsecond(world):
+    # 24 months from 1 March 2026 in Amsterdam: 10 minutes at the first moment of each month and 1 at its last
+    # microsecond, across both changes of clock each year (the months are found by a binary search in SQL).
+    zone = ZoneInfo("Europe/Amsterdam")
+    starts = [datetime(2026 + (2 + index) // 12, (2 + index) % 12 + 1, 1, tzinfo=zone) for index in range(25)]
+    for first, following in itertools.pairwise(starts):
+        confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=10, confirmed_at=first)
+        last = following - timedelta(microseconds=1)
+        confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=1, confirmed_at=last)
+
+    result = report(world, start=starts[0], end=starts[-1])
+
+    assert [(month.month, month.exchanges, month.minutes) for month in result.minutes_by_month] == [
+        (f"{moment.year:04d}-{moment.month:02d}", 2, 11) for moment in starts[:-1]
+    ]
+    assert {(cell.month, cell.slug, cell.exchanges) for cell in result.minutes_by_month_and_category} == {
+        (f"{moment.year:04d}-{moment.month:02d}", "boodschappen", 2) for moment in starts[:-1]
+    }
+    assert all(
+        type(cell.exchanges) is int and type(cell.minutes) is int for cell in result.minutes_by_month_and_category
+    )
 
 
 def test_an_empty_period_reports_zeros_and_no_median(spring):
