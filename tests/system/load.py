@@ -184,11 +184,22 @@ class Client:
         self.connection: http.client.HTTPConnection | None = None
 
     def send(
-        self, method: str, path: str, *, token: str, body=None, key: str | None = None, abandon: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        body=None,
+        key: str | None = None,
+        abandon: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         """Send a request and read its answer; ``abandon`` hangs up as soon as the request is sent, as a client
-        whose patience ran out would (the server goes on with it)."""
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        whose patience ran out would (the server goes on with it). ``token`` None sends no Authorization header;
+        ``headers`` adds to (or replaces) the usual ones."""
+        headers = {"Accept": "application/json", **(headers or {})}
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
         data = None
         if body is not None:
             data = json.dumps(body).encode()

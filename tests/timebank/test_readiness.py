@@ -143,3 +143,17 @@ def test_a_master_told_not_to_check_does_not(master_environment, monkeypatch, tm
     monkeypatch.setenv("TIMEBANK_DATABASE_URL", f"sqlite:///{tmp_path / 'gone' / 'timebank.sqlite'}")
     monkeypatch.setenv("TIMEBANK_CHECK_SCHEMA_ON_START", "false")
     check_before_forking_workers()
+
+
+def test_health_checks_add_nothing_to_the_cache_of_compiled_statements(app, client):
+    """Alembic's query for the schema's revision is on a new Table at every check: cached, it would add an entry
+    (some 16 KiB) to the engine's cache of compiled statements at every /healthz and /readyz — a worker's memory
+    growing for as long as a load balancer asks, up to ~750 entries, and the app's own statements pushed out."""
+    cache = app.extensions["timebank"].engine._compiled_cache
+    client.get("/healthz")
+    client.get("/readyz")
+    before = len(cache)
+    for _ in range(25):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+    assert len(cache) == before
