@@ -16,6 +16,7 @@ from ledger.accounts import (
     set_limits,
     unfreeze_account,
 )
+from ledger.batches import post_batch
 from ledger.commands import MAX_BATCH_SIZE, MAX_ENTRIES, EntryRequest, PostTransaction, transfer
 from ledger.core import (
     BatchResult,
@@ -23,7 +24,6 @@ from ledger.core import (
     expire_due,
     load_posting,
     post,
-    post_batch,
     post_pending,
     reverse,
     void_pending,

@@ -1,4 +1,4 @@
-"""Posting: transactions, holds, their posting and voiding, reversals, batches and expiry.
+"""Posting: transactions, holds, their posting and voiding, reversals and expiry (batches: ``ledger.batches``).
 
 Every function works inside the caller's database transaction and never commits; each wraps its own writes in a
 savepoint, so a refusal leaves the session exactly as it was and usable. Run a unit of work with
@@ -13,7 +13,6 @@ never slip between a check and a write.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -231,6 +230,49 @@ def _why_refused(session: Session, *, ledger_id: int, account_id: int, amount: i
     )
 
 
+def _guard_holds(account, amount: int) -> bool:
+    """``_rule_after``'s guards, evaluated on an account's figures in memory (for batches, which check their items
+    in memory and write once): open, and within the floor (counting pending debits) when ``amount`` debits it,
+    within the ceiling (counting pending credits) when it credits it; the same for a hold and for a posting."""
+    if account.status != "open":
+        return False
+    if amount < 0:
+        return account.floor is None or account.balance - account.pending_debits + amount >= account.floor
+    return account.ceiling is None or account.balance + account.pending_credits + amount <= account.ceiling
+
+
+def _refusal(account, *, ledger_id: int, account_id: int, amount: int) -> errors.LedgerError:
+    """Which rule refuses ``amount`` on ``account`` (its figures, or None if there is no such account), with the
+    figures: what ``_why_refused`` answers after a guarded update matched no row."""
+    if account is None:
+        return errors.AccountNotFound("no such account", account_id=account_id)
+    if account.ledger_id != ledger_id:
+        return errors.LedgersDiffer("an account belongs to another ledger", account_id=account_id, ledger_id=ledger_id)
+    if account.status == "frozen":
+        return errors.AccountFrozen("the account is frozen", account_id=account_id)
+    if account.status == "closed":
+        return errors.AccountClosed("the account is closed", account_id=account_id)
+    if amount < 0:
+        available = account.balance - account.pending_debits
+        return errors.BalanceBelowFloor(
+            "this would take the account below its floor",
+            account_id=account_id,
+            amount=-amount,
+            available=available,
+            floor=account.floor,
+            available_above_floor=available - account.floor,
+        )
+    reach = account.balance + account.pending_credits
+    return errors.BalanceAboveCeiling(
+        "this would take the account above its ceiling",
+        account_id=account_id,
+        amount=amount,
+        balance_with_pending=reach,
+        ceiling=account.ceiling,
+        room_below_ceiling=account.ceiling - reach,
+    )
+
+
 def _apply_entries(session: Session, *, ledger_id: int, entries, pending: bool) -> dict[int, sa.Row]:
     """Change each account in ascending id order, or raise the rule that refused one. Returns the new figures."""
     results = {}
@@ -337,53 +379,6 @@ def post(session: Session, command: PostTransaction, *, now: datetime | None = N
     now = utc_now(now)
     check_command(command, now)
     return _post_once(session, command, now=now, reverses_id=None, fingerprint=command.fingerprint())
-
-
-def post_batch(
-    session: Session, commands: Sequence[PostTransaction], *, atomic: bool, now: datetime | None = None
-) -> list[BatchResult]:
-    """Post many transactions in this database transaction, one result per command, in order.
-
-    ``atomic=True``: all or nothing. At the first refusal everything rolls back; that item carries its error and
-    every other item ``BatchItemNotApplied``. ``atomic=False``: each item succeeds or fails on its own.
-    """
-    if len(commands) > MAX_BATCH_SIZE:
-        raise errors.BatchTooLarge(
-            f"a batch holds at most {MAX_BATCH_SIZE} transactions", size=len(commands), maximum=MAX_BATCH_SIZE
-        )
-    now = utc_now(now)
-    # An item naming a missing ledger is refused on its own below.
-    lock_ledgers(
-        session, {command.ledger_id for command in commands if isinstance(command.ledger_id, int)}, missing_ok=True
-    )
-    if not atomic:
-        return [_batch_item(session, index, command, now) for index, command in enumerate(commands)]
-    results: list[BatchResult] = []
-    outer = session.begin_nested()
-    for index, command in enumerate(commands):
-        result = _batch_item(session, index, command, now)
-        if not result.ok:
-            outer.rollback()
-            return [result if other == index else _not_applied(other, index) for other in range(len(commands))]
-        results.append(result)
-    outer.commit()
-    return results
-
-
-def _not_applied(index: int, failed_index: int) -> BatchResult:
-    return BatchResult(
-        index=index,
-        error=errors.BatchItemNotApplied(
-            "not applied: another item of this all-or-nothing batch was refused", failed_index=failed_index
-        ),
-    )
-
-
-def _batch_item(session: Session, index: int, command: PostTransaction, now: datetime) -> BatchResult:
-    try:
-        return BatchResult(index=index, posting=post(session, command, now=now))
-    except errors.LedgerError as error:
-        return BatchResult(index=index, error=error)
 
 
 # --- pending: post, void, expire ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import ledger
 from ledger import errors as ledger_errors
 from tests.timebank.test_exchanges import give_check
 from tests.timebank.test_pot import (
@@ -250,6 +251,53 @@ def test_a_retried_batch_with_the_same_key_posts_nothing_twice(world):
     assert [result.status for result in results] == ["not_applied", "refused"]
     assert isinstance(results[1].error, ledger_errors.IdempotencyKeyReused)
     assert balance(world, world.bert.account_id) == WELCOME + 60
+
+
+def test_members_paying_and_earning_several_times_in_one_batch_get_one_exchange_and_event_per_item(world):
+    ans, bert, cor = world.ans, world.bert, world.cor
+    moves = [(ans, bert, 10), (bert, cor, 5), (ans, cor, 3), (cor, ans, 1), (ans, bert, 700), (bert, ans, 2)]
+    set_limits(world, ans, floor_minutes=-100)
+    transfers = [
+        Transfer(payer_membership_id=payer.id, payee_membership_id=payee.id, minutes=minutes, description=f"n{n}")
+        for n, (payer, payee, minutes) in enumerate(moves)
+    ]
+    results = run_batch(world, transfers, atomic=False)
+    assert [result.status for result in results] == ["posted"] * 4 + ["refused", "posted"]
+    assert balance(world, ans.account_id) == WELCOME - 10 - 3 + 1 + 2
+    stored = {exchange.id: exchange for exchange in exchanges_of(world)}
+    posted = [result for result in results if result.status == "posted"]
+    assert sorted(stored) == sorted(result.exchange.id for result in posted)
+    for result in posted:
+        exchange = stored[result.exchange.id]
+        assert exchange.model_dump() == result.exchange.model_dump()
+        assert exchange.ledger_transaction_id == result.transaction_id
+        assert exchange.description == f"n{result.index}"
+
+    def events(*, session):
+        rows = session.execute(
+            sa.select(
+                ExchangeEvent.exchange_id, ExchangeEvent.kind, ExchangeEvent.minutes, ExchangeEvent.actor_membership_id
+            )
+            .where(ExchangeEvent.community_id == world.community_id)
+            .order_by(ExchangeEvent.id)
+        ).all()
+        return [tuple(row) for row in rows]
+
+    assert world.db.read(events) == [
+        (result.exchange.id, "recorded_on_behalf", moves[result.index][2], world.coordinator.id) for result in posted
+    ]
+
+    def statement(*, session):
+        page = ledger.statement(session, account_id=ans.account_id, limit=10)
+        return [(line.amount, line.balance_after) for line in page.lines]
+
+    assert world.db.read(statement)[:4] == [
+        (2, WELCOME - 10),
+        (1, WELCOME - 12),
+        (-3, WELCOME - 13),
+        (-10, WELCOME - 10),
+    ]
+    assert_books_verify(world)
 
 
 def test_a_posted_batch_item_appears_in_the_exchange_history(world):
