@@ -31,7 +31,7 @@ BATCH_SIZE = 500
 
 
 def seconds() -> float:
-    return number_setting("BENCH_SECONDS", 15)
+    return number_setting("BENCH_SECONDS", 10)
 
 
 def members() -> int:
