@@ -106,7 +106,9 @@ def stage() -> Stage:
         url = closing.enter_context(postgresql_database("bench_reads"))
         schema.upgrade(url)
         instance = closing.enter_context(tempfile.TemporaryDirectory())
-        app = create_app({"ENV": "testing", "TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": instance})
+        app = create_app(
+            {"ENV": "testing", "TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"}
+        )
         _stage = Stage(url, ledger.create_engine(url), app, datetime.now(UTC).replace(microsecond=0), closing)
     return _stage
 

@@ -33,13 +33,11 @@ from sqlalchemy.orm import Session
 
 from ledger import errors
 from ledger.commands import MAX_BATCH_SIZE, PostTransaction, check_command
-from ledger.core import BatchResult, Posting, _guard_holds, _refusal, _replay, utc_now
+from ledger.core import BatchResult, Posting, _guard_holds, _refusal, _replay, transaction_row, utc_now
 from ledger.database import insert_rows
-from ledger.hashing import transaction_hash
 from ledger.models import (
     Entry,
     Transaction,
-    TransactionState,
     account_table,
     entry_table,
     ledger_table,
@@ -207,44 +205,16 @@ class _Batch:
         """The rows ``ledger.core._insert`` would write for ``command``, next in its ledger's chain."""
         sequence, previous_hash = self.chains[command.ledger_id]
         sequence += 1
-        details = dict(command.details)
-        digest = transaction_hash(
-            ledger_id=command.ledger_id,
-            sequence=sequence,
-            kind=command.kind,
-            memo=command.memo,
-            details=details,
-            actor=command.actor,
-            created_at=self.now,
-            expires_at=command.expires_at,
-            reverses_id=None,
-            idempotency_scope=command.idempotency_scope,
-            idempotency_key=command.idempotency_key,
-            entries=((entry.account_id, entry.amount) for entry in command.entries),
-            previous_hash=previous_hash,
-        )
-        self.chains[command.ledger_id] = (sequence, digest)
         pending = command.pending
-        transaction = {
-            "ledger_id": command.ledger_id,
-            "sequence": sequence,
-            "kind": command.kind,
-            "state": TransactionState.PENDING.value if pending else TransactionState.POSTED.value,
-            "memo": command.memo,
-            "details": details,
-            "actor": command.actor,
-            "created_at": self.now,
-            "posted_at": None if pending else self.now,
-            "voided_at": None,
-            "void_reason": "",
-            "expires_at": command.expires_at,
-            "reverses_id": None,
-            "idempotency_scope": command.idempotency_scope,
-            "idempotency_key": command.idempotency_key,
-            "request_fingerprint": request if command.idempotency_key is not None else None,
-            "previous_hash": previous_hash,
-            "hash": digest,
-        }
+        transaction = transaction_row(
+            command,
+            sequence=sequence,
+            previous_hash=previous_hash,
+            now=self.now,
+            reverses_id=None,
+            fingerprint=request if command.idempotency_key is not None else None,
+        )
+        self.chains[command.ledger_id] = (sequence, transaction["hash"])
         entries = []
         for entry in command.entries:
             account = self.accounts[entry.account_id]

@@ -201,33 +201,7 @@ def _rule_after(amount: int, *, pending: bool):
 def _why_refused(session: Session, *, ledger_id: int, account_id: int, amount: int) -> errors.LedgerError:
     """After a guarded update matched no row: which rule refused it, with the figures."""
     account = session.execute(sa.select(account_table).where(_account.id == account_id)).first()
-    if account is None:
-        return errors.AccountNotFound("no such account", account_id=account_id)
-    if account.ledger_id != ledger_id:
-        return errors.LedgersDiffer("an account belongs to another ledger", account_id=account_id, ledger_id=ledger_id)
-    if account.status == "frozen":
-        return errors.AccountFrozen("the account is frozen", account_id=account_id)
-    if account.status == "closed":
-        return errors.AccountClosed("the account is closed", account_id=account_id)
-    if amount < 0:
-        available = account.balance - account.pending_debits
-        return errors.BalanceBelowFloor(
-            "this would take the account below its floor",
-            account_id=account_id,
-            amount=-amount,
-            available=available,
-            floor=account.floor,
-            available_above_floor=available - account.floor,
-        )
-    reach = account.balance + account.pending_credits
-    return errors.BalanceAboveCeiling(
-        "this would take the account above its ceiling",
-        account_id=account_id,
-        amount=amount,
-        balance_with_pending=reach,
-        ceiling=account.ceiling,
-        room_below_ceiling=account.ceiling - reach,
-    )
+    return _refusal(account, ledger_id=ledger_id, account_id=account_id, amount=amount)
 
 
 def _guard_holds(account, amount: int) -> bool:
@@ -243,7 +217,7 @@ def _guard_holds(account, amount: int) -> bool:
 
 def _refusal(account, *, ledger_id: int, account_id: int, amount: int) -> errors.LedgerError:
     """Which rule refuses ``amount`` on ``account`` (its figures, or None if there is no such account), with the
-    figures: what ``_why_refused`` answers after a guarded update matched no row."""
+    figures (also what ``_why_refused`` answers after a guarded update matched no row)."""
     if account is None:
         return errors.AccountNotFound("no such account", account_id=account_id)
     if account.ledger_id != ledger_id:
@@ -288,12 +262,17 @@ def _apply_entries(session: Session, *, ledger_id: int, entries, pending: bool) 
 # --- posting --------------------------------------------------------------------------------------------------
 
 
-def _insert(
-    session: Session, command: PostTransaction, *, now: datetime, reverses_id: int | None, fingerprint: str | None
-) -> Posting:
-    sequence, previous_hash = _advance_chain(session, command.ledger_id)
-    figures = _apply_entries(session, ledger_id=command.ledger_id, entries=command.entries, pending=command.pending)
-    state = TransactionState.PENDING.value if command.pending else TransactionState.POSTED.value
+def transaction_row(
+    command: PostTransaction,
+    *,
+    sequence: int,
+    previous_hash: str,
+    now: datetime,
+    reverses_id: int | None,
+    fingerprint: str | None,
+) -> dict:
+    """The ``ledger_transaction`` row for ``command`` as the ``sequence``-th of its ledger's chain, after
+    ``previous_hash``: its values and its hash (one posting writes it, and a batch for each of its items)."""
     details = dict(command.details)
     digest = transaction_hash(
         ledger_id=command.ledger_id,
@@ -310,11 +289,11 @@ def _insert(
         entries=((entry.account_id, entry.amount) for entry in command.entries),
         previous_hash=previous_hash,
     )
-    transaction_values = {
+    return {
         "ledger_id": command.ledger_id,
         "sequence": sequence,
         "kind": command.kind,
-        "state": state,
+        "state": TransactionState.PENDING.value if command.pending else TransactionState.POSTED.value,
         "memo": command.memo,
         "details": details,
         "actor": command.actor,
@@ -330,6 +309,22 @@ def _insert(
         "previous_hash": previous_hash,
         "hash": digest,
     }
+
+
+def _insert(
+    session: Session, command: PostTransaction, *, now: datetime, reverses_id: int | None, fingerprint: str | None
+) -> Posting:
+    sequence, previous_hash = _advance_chain(session, command.ledger_id)
+    figures = _apply_entries(session, ledger_id=command.ledger_id, entries=command.entries, pending=command.pending)
+    transaction_values = transaction_row(
+        command,
+        sequence=sequence,
+        previous_hash=previous_hash,
+        now=now,
+        reverses_id=reverses_id,
+        fingerprint=fingerprint,
+    )
+    digest = transaction_values["hash"]
     transaction_id = session.execute(
         transaction_table.insert().values(**transaction_values).returning(transaction_table.c.id)
     ).scalar_one()
