@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -100,13 +101,23 @@ def build_bank(url: str, *, sizes: tuple[int, ...] = (24, 12)) -> Bank:
     engine = ledger.create_engine(url)
     try:
         db = Database(engine)
-        towns = [_build_town(db, size) for size in sizes]
+        towns = [build_town(db, size) for size in sizes]
         return Bank(towns=towns, **_books(engine, towns))
     finally:
         engine.dispose()
 
 
-def _build_town(db: Database, size: int) -> Town:
+def build_town(
+    db: Database,
+    size: int,
+    *,
+    floor: int = FLOOR,
+    ceiling: int = CEILING,
+    welcome: int = WELCOME,
+    progress: Callable[[int], None] | None = None,
+) -> Town:
+    """A community of ``size`` members and a coordinator, each with a personal API token, through the use cases;
+    ``progress(n)`` is told after every 250th member."""
     admin = add_user(db, administrator=True)
     admin_actor = Actor.for_user(admin)
     community = db.run(
@@ -114,9 +125,9 @@ def _build_town(db: Database, size: int) -> Town:
         actor=admin_actor,
         slug=f"sys-{uuid.uuid4().hex[:8]}",
         name="Buurtbank Belasting",
-        default_floor_minutes=FLOOR,
-        default_ceiling_minutes=CEILING,
-        welcome_credit_minutes=WELCOME,
+        default_floor_minutes=floor,
+        default_ceiling_minutes=ceiling,
+        welcome_credit_minutes=welcome,
         auto_confirm_days=7,
     )
 
@@ -126,7 +137,11 @@ def _build_town(db: Database, size: int) -> Town:
         return Member(joined.id, joined.account_id, community.id, joined.actor.label, issued.secret)
 
     coordinator = person("Carla Coördinator", role="coordinator")
-    members = [person(f"Lid {number}") for number in range(1, size + 1)]
+    members = []
+    for number in range(1, size + 1):
+        members.append(person(f"Lid {number}"))
+        if progress is not None and number % 250 == 0:
+            progress(number)
     return Town(community.id, community.ledger_id, coordinator, members)
 
 
