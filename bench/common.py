@@ -4,8 +4,10 @@ timing and percentiles, and a community of many members with a personal API toke
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import os
 import platform
+import pstats
 import statistics
 import subprocess
 import sys
@@ -76,6 +78,20 @@ def number_setting(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+
+
+def print_profile(work, count: int, what: str, *, unit: str = "ms") -> None:
+    """Run ``work()`` ``count`` times under cProfile and print the time each took and where it went."""
+    profiler = cProfile.Profile()
+    began = time.perf_counter()
+    profiler.enable()
+    for _ in range(count):
+        work()
+    profiler.disable()
+    elapsed = time.perf_counter() - began
+    print(f"--- {count} {what} in {elapsed:.2f} s: {elapsed / count * 1000:.2f} {unit} each (under cProfile)")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
 def percentile(values: list[float], fraction: float) -> float:

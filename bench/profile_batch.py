@@ -7,8 +7,6 @@ sends (counted by their first words)."""
 from __future__ import annotations
 
 import collections
-import cProfile
-import pstats
 import random
 import secrets
 import sys
@@ -18,7 +16,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from bench.common import postgresql_database
+from bench.common import postgresql_database, print_profile
 from bench.posting import AMOUNTS, BATCH_SIZE
 from bench.town import build_town
 from timebank import schema
@@ -108,16 +106,7 @@ def profile(url: str, directory: str, count: int, members: int) -> None:
         f"--- {count} batches without profiler: median {timings[len(timings) // 2] * 1000:.0f} ms, "
         f"{posted / sum(timings):.0f} transfers/s"
     )
-    profiler = cProfile.Profile()
-    began = time.perf_counter()
-    profiler.enable()
-    for _ in range(count):
-        batch()
-    profiler.disable()
-    elapsed = time.perf_counter() - began
-    print(f"--- {count} batches in {elapsed:.2f} s: {elapsed / count * 1000:.0f} ms each (under cProfile)")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    print_profile(batch, count, "batches")
     engine.dispose()
 
 

@@ -5,20 +5,17 @@ Flask test client under cProfile and prints where the time goes, and the SQL sta
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 import random
 import secrets
 import sys
 import tempfile
-import time
 import traceback
 import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import postgresql_database
+from bench.common import postgresql_database, print_profile
 from bench.town import build_town
 from timebank import schema
 from timebank.app import create_app
@@ -72,16 +69,7 @@ def profile(url: str, directory: str, count: int) -> None:
     print(f"--- one payment sends {len(statements)} statements:")
     for statement in statements:
         print("   ", statement)
-    profiler = cProfile.Profile()
-    began = time.perf_counter()
-    profiler.enable()
-    for _ in range(count):
-        pay()
-    profiler.disable()
-    elapsed = time.perf_counter() - began
-    print(f"--- {count} payments in {elapsed:.2f} s: {elapsed / count * 1000:.2f} ms each (under cProfile)")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    print_profile(pay, count, "payments")
     app.extensions["timebank"].engine.dispose()
 
 
