@@ -12,7 +12,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import ledger
+from tests.system.servers import throwaway_postgresql_database
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
@@ -130,19 +130,8 @@ def server_reachable() -> str | None:
 @contextlib.contextmanager
 def postgresql_database(prefix: str) -> Iterator[str]:
     """A new, empty database on the server, dropped afterwards; yields its URL."""
-    base = server_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = ledger.create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with throwaway_postgresql_database(server_url(), prefix) as url:
+        yield url
 
 
 def libpq_arguments(url: str) -> tuple[list[str], dict[str, str]]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from tests.api import unchanged
 from tests.api.conftest import Tokens, issue_tokens
+from tests.api.test_exchanges import give_check
 from tests.world import World, add_user, build_world
-from timebank import credentials, safeguarding
+from timebank import credentials
 from timebank.access import Actor
 
 # The database of this module's own (tests/api/unchanged.py).
@@ -113,20 +113,6 @@ class Scene:
         """Bert (with a certificate of conduct) offers to babysit for Ans: the parent accepts the helper next."""
         give_check(self.world, self.world.bert)
         return self.post("bert", f"/listings/{self.listing(category='oppassen')}/responses")["id"]
-
-
-def give_check(world: World, person) -> None:
-    """A current certificate of conduct, recorded by the world's safeguarding officer."""
-    today = datetime.now(UTC).date()
-    world.db.run(
-        safeguarding.record_check,
-        actor=world.officer.actor,
-        community_id=world.community_id,
-        membership_id=person.id,
-        scheme="vog",
-        seen_on=today - timedelta(days=7),
-        review_on=today + timedelta(days=365),
-    )
 
 
 # --- a valid request for every write operation -------------------------------------------------------------------

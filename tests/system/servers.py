@@ -50,16 +50,25 @@ def system_database(kind: str, directory: Path) -> Iterator[str]:
         schema.upgrade(url)
         yield url
         return
-    base = postgresql_base_url()
-    name = f"timebank_sys_{uuid.uuid4().hex[:12]}"
-    admin = ledger.create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with throwaway_postgresql_database(postgresql_base_url(), "timebank_sys") as url:
+        schema.upgrade(url)
+        yield url
+
+
+@contextlib.contextmanager
+def throwaway_postgresql_database(base_url: str, prefix: str, *, drivername: str | None = None) -> Iterator[str]:
+    """A new, empty database on the server of ``base_url``, named ``prefix`` and a random part, dropped (with any
+    connection still open) afterwards; yields its URL (with ``drivername`` if given, e.g. "postgresql" for libpq)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = ledger.create_engine(base_url).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         try:
-            url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-            schema.upgrade(url)
-            yield url
+            url = sa.make_url(base_url).set(database=name)
+            if drivername is not None:
+                url = url.set(drivername=drivername)
+            yield url.render_as_string(hide_password=False)
         finally:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

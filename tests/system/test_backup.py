@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from click.testing import CliRunner
 import ledger
 from ledger import errors as ledger_errors
 from tests.conftest import postgresql_base_url
+from tests.system.servers import throwaway_postgresql_database
 from tests.world import START, build_world, join
 from timebank import backup, errors, payments, schema
 from timebank.cli import main
@@ -370,19 +370,8 @@ def postgresql_tool(name: str) -> str:
 @contextlib.contextmanager
 def new_postgresql_database() -> Iterator[str]:
     """A new, empty database on the test server (libpq URL), dropped afterwards."""
-    base = postgresql_base_url()
-    name = f"timebank_backup_{uuid.uuid4().hex[:12]}"
-    admin = ledger.create_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield sa.make_url(base).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with throwaway_postgresql_database(postgresql_base_url(), "timebank_backup", drivername="postgresql") as url:
+        yield url
 
 
 @pytest.mark.postgresql
