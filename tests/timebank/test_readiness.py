@@ -67,13 +67,18 @@ def test_not_ready_when_the_database_cannot_be_opened(make_app, tmp_path):
     assert client.get("/healthz").json == {"status": "degraded", "database": {"reachable": False, "schema": "unknown"}}
 
 
-def test_the_health_checks_answer_with_a_session_cookie_while_the_database_is_down(make_app, tmp_path):
-    """A browser's cookie makes the app look up the session; the checks report the database, not a 503 page."""
+def app_on_a_folder_to_lose(make_app, tmp_path):
+    """An app on a migrated SQLite database in a folder of its own, which a test renames to make it unreachable."""
     folder = tmp_path / "db"
     folder.mkdir()
     url = f"sqlite:///{folder / 'timebank.sqlite'}"
     schema.upgrade(url)
-    app = make_app(DATABASE_URL=url)
+    return make_app(DATABASE_URL=url), folder
+
+
+def test_the_health_checks_answer_with_a_session_cookie_while_the_database_is_down(make_app, tmp_path):
+    """A browser's cookie makes the app look up the session; the checks report the database, not a 503 page."""
+    app, folder = app_on_a_folder_to_lose(make_app, tmp_path)
     client = app.test_client()
     with client.session_transaction() as session:
         session["session_id"] = "a-session"
@@ -84,11 +89,7 @@ def test_the_health_checks_answer_with_a_session_cookie_while_the_database_is_do
 
 
 def test_a_signed_in_browser_gets_the_503_page_and_keeps_its_login_while_the_database_is_down(make_app, tmp_path):
-    folder = tmp_path / "db"
-    folder.mkdir()
-    url = f"sqlite:///{folder / 'timebank.sqlite'}"
-    schema.upgrade(url)
-    app = make_app(DATABASE_URL=url)
+    app, folder = app_on_a_folder_to_lose(make_app, tmp_path)
     client = app.test_client()
     with client.session_transaction() as session:
         session.update(session_id="a-session", user_id=1)
