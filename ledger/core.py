@@ -30,7 +30,7 @@ from ledger.commands import (
     check_text,
     fingerprint,
 )
-from ledger.hashing import transaction_hash
+from ledger.hashing import chained_hash, content_prefix
 from ledger.models import (
     Entry,
     Transaction,
@@ -262,6 +262,23 @@ def _apply_entries(session: Session, *, ledger_id: int, entries, pending: bool) 
 # --- posting --------------------------------------------------------------------------------------------------
 
 
+def hash_prefix(command: PostTransaction, now: datetime) -> str:
+    """``ledger.hashing.content_prefix`` of the transaction ``command`` makes at ``now``: all of its hashed text
+    that does not depend on its place in the chain."""
+    return content_prefix(
+        ledger_id=command.ledger_id,
+        kind=command.kind,
+        memo=command.memo,
+        details=command.details,
+        actor=command.actor,
+        created_at=now,
+        expires_at=command.expires_at,
+        idempotency_scope=command.idempotency_scope,
+        idempotency_key=command.idempotency_key,
+        entries=((entry.account_id, entry.amount) for entry in command.entries),
+    )
+
+
 def transaction_row(
     command: PostTransaction,
     *,
@@ -270,32 +287,21 @@ def transaction_row(
     now: datetime,
     reverses_id: int | None,
     fingerprint: str | None,
+    prefix: str | None = None,
 ) -> dict:
     """The ``ledger_transaction`` row for ``command`` as the ``sequence``-th of its ledger's chain, after
-    ``previous_hash``: its values and its hash (one posting writes it, and a batch for each of its items)."""
-    details = dict(command.details)
-    digest = transaction_hash(
-        ledger_id=command.ledger_id,
-        sequence=sequence,
-        kind=command.kind,
-        memo=command.memo,
-        details=details,
-        actor=command.actor,
-        created_at=now,
-        expires_at=command.expires_at,
-        reverses_id=reverses_id,
-        idempotency_scope=command.idempotency_scope,
-        idempotency_key=command.idempotency_key,
-        entries=((entry.account_id, entry.amount) for entry in command.entries),
-        previous_hash=previous_hash,
-    )
+    ``previous_hash``: its values and its hash (one posting writes it, and a batch for each of its items, giving the
+    ``hash_prefix`` it made before taking the ledger's lock)."""
+    if prefix is None:
+        prefix = hash_prefix(command, now)
+    digest = chained_hash(prefix, previous_hash=previous_hash, reverses_id=reverses_id, sequence=sequence)
     return {
         "ledger_id": command.ledger_id,
         "sequence": sequence,
         "kind": command.kind,
         "state": TransactionState.PENDING.value if command.pending else TransactionState.POSTED.value,
         "memo": command.memo,
-        "details": details,
+        "details": dict(command.details),
         "actor": command.actor,
         "created_at": now,
         "posted_at": None if command.pending else now,

@@ -507,3 +507,86 @@ def test_a_fingerprint_is_the_canonical_json_of_each_field_whatever_its_type():
         {name: json.loads(canonical_json(value)) for name, value in fields.items()}, separators=(",", ":")
     )
     assert fingerprint(fields) == expected
+
+
+def test_bulk_inserts_store_each_value_as_given_and_refuse_a_naive_moment(engine):
+    """``insert_rows`` (PostgreSQL: one JSON document of the rows) keeps texts, JSON details, ids and moments (with
+    any offset) as an ORM insert would, and refuses a naive moment before writing anything."""
+    from zoneinfo import ZoneInfo
+
+    from ledger.database import insert_rows
+
+    book, _accounts = new_book(engine, accounts=2)
+    amsterdam = datetime(2026, 3, 1, 13, 30, 0, 250, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    row = {
+        "ledger_id": book,
+        "sequence": 1,
+        "kind": "exchange",
+        "state": "posted",
+        "memo": 'é\u2028"x\\ \n',
+        "details": {"mapping": {"z": 1, "a": [1, "ü", None]}, "whole": 2**62},
+        "actor": "user:1",
+        "created_at": amsterdam,
+        "posted_at": NOW,
+        "voided_at": None,
+        "void_reason": "",
+        "expires_at": None,
+        "reverses_id": None,
+        "idempotency_scope": None,
+        "idempotency_key": None,
+        "request_fingerprint": None,
+        "previous_hash": "0" * 64,
+        "hash": "1" * 64,
+    }
+
+    def insert(session):
+        return insert_rows(session, transaction_table, [row], returning_ids=True)
+
+    [transaction_id] = run(engine, insert)
+    with engine.connect() as connection:
+        stored = (
+            connection.execute(sa.select(transaction_table).where(transaction_table.c.id == transaction_id))
+            .one()
+            ._mapping
+        )
+    assert {name: stored[name] for name in row} == row
+    assert stored["created_at"] == datetime(2026, 3, 1, 12, 30, 0, 250, tzinfo=UTC)
+
+    naive = {**row, "sequence": 2, "posted_at": datetime(2026, 3, 1, 12, 0)}
+    with pytest.raises((ValueError, sa.exc.StatementError), match="naive"):
+        run(engine, lambda session: insert_rows(session, transaction_table, [naive]))
+    with engine.connect() as connection:
+        assert (
+            connection.execute(
+                sa.select(sa.func.count()).select_from(transaction_table).where(transaction_table.c.ledger_id == book)
+            ).scalar()
+            == 1
+        )
+
+
+def test_a_key_taken_between_the_reading_of_keys_and_the_lock_retries_the_batch_which_replays_it(engine, monkeypatch):
+    """A batch reads which keys exist before it locks the ledger; a rival that posts under one of its keys in between
+    makes its INSERT fail, and the retried unit of work replays that item (on SQLite the write lock comes first)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock before the batch reads anything")
+    book, (ans, bert) = new_book(engine, accounts=2)
+    key = {"idempotency_scope": f"member-{uuid.uuid4().hex}", "idempotency_key": "raced"}
+    commands = [move(book, ans, bert, 10, **key), move(book, bert, ans, 3)]
+    lock_chains, rival, attempts = ledger.batches._lock_chains, [], []
+
+    def lock_after_a_rival(session, ledger_ids):
+        if not rival:
+            rival.append(run(engine, lambda other: ledger.post(other, move(book, ans, bert, 10, **key), now=NOW)))
+        return lock_chains(session, ledger_ids)
+
+    def work(session):
+        attempts.append(session)
+        return ledger.post_batch(session, commands, atomic=False, now=NOW)
+
+    monkeypatch.setattr(ledger.batches, "_lock_chains", lock_after_a_rival)
+    results = run(engine, work)
+    assert len(attempts) == 2
+    assert results[0].posting.replayed and results[0].posting.id == rival[0].id
+    assert results[1].ok and not results[1].posting.replayed
+    assert entries_of(engine, ans) == [(-10, 1, -10), (3, 2, -7)]
+    verified(engine, book)

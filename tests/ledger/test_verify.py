@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import hypothesis.strategies as st
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
 
 import ledger
 from ledger.database import create_engine
+from ledger.hashing import transaction_hash
 from ledger.verify import _IdOrder
 from tests.conftest import new_book
 
@@ -138,3 +146,45 @@ def test_ids_out_of_order_with_the_sequence_are_pinned_on_the_odd_row(ids, flagg
         order.add(row_id, sequence)
     order.finish()
     assert [(problem.row_id, int(problem.message.split()[1])) for problem in report.problems] == flagged
+
+
+moments = st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Asia/Kolkata")]))
+texts = st.text(max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | texts,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ledger_id=st.integers(1, 2**40),
+    sequence=st.integers(1, 2**40),
+    kind=texts,
+    memo=texts,
+    details=st.dictionaries(texts, json_values, max_size=4),
+    actor=texts,
+    created_at=moments,
+    expires_at=st.none() | moments,
+    reverses_id=st.none() | st.integers(1, 2**40),
+    idempotency=st.tuples(st.none() | texts, st.none() | texts),
+    entries=st.lists(st.tuples(st.integers(1, 2**40), st.integers(-(2**40), 2**40)), max_size=4),
+    previous_hash=st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+def test_a_transaction_hash_is_the_sha256_of_the_canonical_json_of_its_content(**content):
+    """The definition of the chain's hash; ``transaction_hash`` makes the text in two parts (``content_prefix``, known
+    before a batch locks the ledger, and the chain's part), and must make exactly this text."""
+    scope, key = content.pop("idempotency")
+    whole = {
+        **content,
+        "created_at": content["created_at"].isoformat(timespec="microseconds"),
+        "expires_at": None
+        if content["expires_at"] is None
+        else content["expires_at"].isoformat(timespec="microseconds"),
+        "idempotency": [scope, key],
+        "entries": sorted([account_id, amount] for account_id, amount in content["entries"]),
+    }
+    text = json.dumps(whole, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert transaction_hash(**content, idempotency_scope=scope, idempotency_key=key) == expected
