@@ -148,6 +148,7 @@ class Entry(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (
         sa.CheckConstraint("amount <> 0", name="ck_ledger_entry_amount_nonzero"),
+        # Also the index by which a transaction's entries are found (migration 0006 dropped a second one).
         sa.UniqueConstraint("transaction_id", "account_id", name="uq_ledger_entry_account_once"),
         # Statements page through an account's posted entries by this key, newest first.
         sa.UniqueConstraint("account_id", "account_sequence", name="uq_ledger_entry_account_sequence"),
@@ -156,7 +157,7 @@ class Entry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     ledger_id: int = Field(foreign_key="ledger_ledger.id")
-    transaction_id: int = Field(foreign_key="ledger_transaction.id", index=True, sa_type=sa.BigInteger)
+    transaction_id: int = Field(foreign_key="ledger_transaction.id", sa_type=sa.BigInteger)
     account_id: int = Field(foreign_key="ledger_account.id")
     amount: int = Field(sa_type=sa.BigInteger)
     # Set when the entry posts: the account's running count of posted entries, and its balance right after.
