@@ -8,20 +8,23 @@ import cProfile
 import os
 import platform
 import pstats
+import pwd
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 import ledger
 from tests.system.servers import throwaway_postgresql_database
 
+T = TypeVar("T")
 REPOSITORY = Path(__file__).resolve().parent.parent
 PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
 # The PostgreSQL server the benchmarks use: a database on it to connect to first; each benchmark makes its own.
@@ -105,6 +108,60 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+# --- where the CPU went --------------------------------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # pid (comm) state ...: utime and stime are the 12th and 13th fields after the ")".
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """All CPUs' busy and idle seconds so far (/proc/stat), idle counting I/O wait."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / TICKS, idle / TICKS
+
+
+def postgresql_processes() -> list[int]:
+    """The PostgreSQL server's processes on this machine (those of the ``postgres`` user)."""
+    try:
+        owner = pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == owner:
+                    found.append(int(entry.name))
+    return found
+
+
+def cpu_shares(groups: dict[str, Callable[[], list[int]]], work: Callable[[], T]) -> tuple[T, dict[str, float]]:
+    """Run ``work()`` and say how many CPU seconds each group of processes used meanwhile (``groups``: name ->
+    its pids, asked before and after; a process that ended in between is not counted), the benchmark process
+    itself (``clients``), the machine's busy total (``machine``) and idle seconds."""
+    before = {name: {pid: _cpu_seconds(pid) for pid in pids()} for name, pids in groups.items()}
+    own, (busy, idle) = time.process_time(), _machine_cpu()
+    result = work()
+    shares = {}
+    for name, pids in groups.items():
+        shares[name] = sum(_cpu_seconds(pid) - before[name].get(pid, 0.0) for pid in pids())
+    shares["clients"] = time.process_time() - own
+    now_busy, now_idle = _machine_cpu()
+    shares["machine"], shares["idle"] = now_busy - busy, now_idle - idle
+    return result, shares
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------------

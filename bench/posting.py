@@ -20,10 +20,19 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import Pgbench, Result, number_setting, percentile, postgresql_database, say
+from bench.common import (
+    Pgbench,
+    Result,
+    cpu_shares,
+    number_setting,
+    percentile,
+    postgresql_database,
+    postgresql_processes,
+    say,
+)
 from bench.http_load import Outcome, run_clients
 from bench.town import Town, build_town
-from tests.system.servers import running_gunicorn
+from tests.system.servers import group_members, running_gunicorn
 from timebank import schema
 
 AMOUNTS = (5, 10, 15, 20, 30, 45, 60)
@@ -154,15 +163,15 @@ def post_pg() -> Result:
     clients = 16
     plan = payment_plan(stage.town, seed=1)
     _warm_up(stage.server.url, plan, payment_units, clients)
-    tps, outcome, baselines = _interleaved(
+    tps, (outcome, cpu), baselines = _interleaved(
         lambda: stage.pgbench.tps(clients=8, seconds=seconds()),
-        lambda: run_clients(stage.server.url, clients=clients, seconds=seconds(), plan=plan, units=payment_units),
+        lambda: _metered(stage.server, plan, payment_units, clients),
     )
     # Every payment holds its ledger's row lock until its commit is on disk (the hash chain's order), so one
     # community's payments are at most as many per second as one client's commits: pgbench with 1 client.
     serial = stage.pgbench.tps(clients=1, seconds=max(3.0, seconds() / 3))
     return _posting_result(
-        "post_pg", outcome, tps, baselines, clients, target=">= 0.20, p99 < 100 ms", pgbench_one_client_tps=serial
+        "post_pg", outcome, tps, baselines, clients, cpu, target=">= 0.20, p99 < 100 ms", pgbench_one_client_tps=serial
     )
 
 
@@ -171,14 +180,37 @@ def post_batch_pg() -> Result:
     clients = int(number_setting("BENCH_BATCH_CLIENTS", 4))
     plan = batch_plan(stage.town, seed=2)
     _warm_up(stage.server.url, plan, batch_units, clients)
-    tps, outcome, baselines = _interleaved(
+    tps, (outcome, cpu), baselines = _interleaved(
         lambda: stage.pgbench.tps(clients=8, seconds=seconds()),
-        lambda: run_clients(stage.server.url, clients=clients, seconds=seconds(), plan=plan, units=batch_units),
+        lambda: _metered(stage.server, plan, batch_units, clients),
     )
-    return _posting_result("post_batch_pg", outcome, tps, baselines, clients, target=">= 1.5", batch=BATCH_SIZE)
+    return _posting_result("post_batch_pg", outcome, tps, baselines, clients, cpu, target=">= 1.5", batch=BATCH_SIZE)
 
 
-def _posting_result(name, outcome: Outcome, baseline, baselines, clients, *, target, **details) -> Result:
+def _metered(server, plan, units, clients: int) -> tuple[Outcome, dict[str, float]]:
+    """The clients' run against ``server``, and the CPU seconds its processes, PostgreSQL's, the clients and the
+    machine used meanwhile."""
+    groups = {"app": lambda: group_members(server.group), "postgresql": postgresql_processes}
+    return cpu_shares(
+        groups, lambda: run_clients(server.url, clients=clients, seconds=seconds(), plan=plan, units=units)
+    )
+
+
+def _cpu_details(outcome: Outcome, cpu: dict[str, float]) -> dict:
+    """CPU milliseconds per transfer by whom (the app's workers, PostgreSQL, the benchmark's client threads, and
+    everything else on the machine), and how idle the machine's cores were."""
+    units = max(outcome.units, 1)
+    per_unit = {name: round(cpu[name] / units * 1000, 2) for name in ("app", "postgresql", "clients")}
+    per_unit["other"] = round(
+        (cpu["machine"] - sum(cpu[name] for name in ("app", "postgresql", "clients"))) / units * 1000, 2
+    )
+    return {
+        "cpu_ms_per_transfer": per_unit,
+        "idle_share": round(cpu["idle"] / max(cpu["idle"] + cpu["machine"], 1e-9), 3),
+    }
+
+
+def _posting_result(name, outcome: Outcome, baseline, baselines, clients, cpu=None, *, target, **details) -> Result:
     return Result(
         name=name,
         value=outcome.rate,
@@ -197,6 +229,7 @@ def _posting_result(name, outcome: Outcome, baseline, baselines, clients, *, tar
             "statuses": {str(status): count for status, count in sorted(outcome.statuses.items(), key=str)},
             "baseline_runs": [round(value, 1) for value in baselines],
             **{name: round(value, 1) if isinstance(value, float) else value for name, value in details.items()},
+            **(_cpu_details(outcome, cpu) if cpu else {}),
         },
     )
 
@@ -216,12 +249,11 @@ def post_sqlite() -> Result:
         with running_gunicorn(url, directory, workers=workers()) as server:
             plan = payment_plan(town, seed=3)
             _warm_up(server.url, plan, payment_units, clients)
-            rate, outcome, baselines = _interleaved(
-                lambda: loop.rate(seconds()),
-                lambda: run_clients(server.url, clients=clients, seconds=seconds(), plan=plan, units=payment_units),
+            rate, (outcome, cpu), baselines = _interleaved(
+                lambda: loop.rate(seconds()), lambda: _metered(server, plan, payment_units, clients)
             )
         loop.close()
-    result = _posting_result("post_sqlite", outcome, rate, baselines, clients, target=">= 0.20")
+    result = _posting_result("post_sqlite", outcome, rate, baselines, clients, cpu, target=">= 0.20")
     result.baseline = "plain sqlite3 loop, the ledger's writes per transfer, WAL + synchronous=FULL (transfers/s)"
     return result
 
