@@ -15,8 +15,12 @@ from bench.common import Result, say, server_reachable
 # name -> (module, function, needs PostgreSQL); in the order `make bench` runs them.
 BENCHMARKS = {
     "post_pg": ("bench.posting", "post_pg", True),
+    # The floors: the same payments served by the lightest server making the same writes (no target; they say how
+    # much of the distance to a target is the app's own).
+    "post_pg_floor": ("bench.floor", "post_pg_floor", True),
     "post_batch_pg": ("bench.posting", "post_batch_pg", True),
     "post_sqlite": ("bench.posting", "post_sqlite", False),
+    "post_sqlite_floor": ("bench.floor", "post_sqlite_floor", False),
     "read_flat": ("bench.reads", "read_flat", True),
     "report": ("bench.reads", "report", True),
     "memory": ("bench.memory", "memory", False),

@@ -115,15 +115,16 @@ def median(values: list[float]) -> float:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (0 if it is gone)."""
+def _cpu_seconds(pid: int, *, reaped: bool) -> float:
+    """User + system CPU seconds of a process so far (0 if it is gone), and with ``reaped`` those of its children
+    that ended and were waited for (a gunicorn master's recycled workers)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
-    # pid (comm) state ...: utime and stime are the 12th and 13th fields after the ")".
+    # pid (comm) state ...: utime, stime, cutime and cstime are the 12th to 15th fields after the ")".
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return sum(int(value) for value in fields[11 : 15 if reaped else 13]) / TICKS
 
 
 def _machine_cpu() -> tuple[float, float]:
@@ -148,16 +149,24 @@ def postgresql_processes() -> list[int]:
     return found
 
 
-def cpu_shares(groups: dict[str, Callable[[], list[int]]], work: Callable[[], T]) -> tuple[T, dict[str, float]]:
-    """Run ``work()`` and say how many CPU seconds each group of processes used meanwhile (``groups``: name ->
-    its pids, asked before and after; a process that ended in between is not counted), the benchmark process
-    itself (``clients``), the machine's busy total (``machine``) and idle seconds."""
-    before = {name: {pid: _cpu_seconds(pid) for pid in pids()} for name, pids in groups.items()}
-    own, (busy, idle) = time.process_time(), _machine_cpu()
+def cpu_shares(
+    groups: dict[str, tuple[Callable[[], list[int]], bool]], work: Callable[[], T]
+) -> tuple[T, dict[str, float]]:
+    """Run ``work()`` and say how many CPU seconds each group of processes used meanwhile, the benchmark process
+    itself (``clients``), the machine's busy total (``machine``) and idle seconds. ``groups``: name -> (its pids,
+    asked before and after; whether a process that ended in between is counted through its parent, which the group
+    holds: yes for gunicorn's recycled workers, no for PostgreSQL, whose server would also count the backends of a
+    pgbench run that ended just before)."""
+
+    def totals() -> dict[str, float]:
+        return {
+            name: sum(_cpu_seconds(pid, reaped=reaped) for pid in pids()) for name, (pids, reaped) in groups.items()
+        }
+
+    before, own, (busy, idle) = totals(), time.process_time(), _machine_cpu()
     result = work()
-    shares = {}
-    for name, pids in groups.items():
-        shares[name] = sum(_cpu_seconds(pid) - before[name].get(pid, 0.0) for pid in pids())
+    after = totals()
+    shares = {name: after[name] - before[name] for name in groups}
     shares["clients"] = time.process_time() - own
     now_busy, now_idle = _machine_cpu()
     shares["machine"], shares["idle"] = now_busy - busy, now_idle - idle

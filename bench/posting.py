@@ -129,21 +129,44 @@ class PostgresqlStage:
         self.stack.close()
 
 
-_stage: PostgresqlStage | None = None
+class SqliteStage:
+    """A SQLite database with a town, and the plain sqlite3 loop's database, shared by post_sqlite and
+    post_sqlite_floor in one run."""
+
+    def __init__(self):
+        self.stack = contextlib.ExitStack()
+        self.directory = Path(self.stack.enter_context(tempfile.TemporaryDirectory(prefix="timebank-bench-")))
+        self.url = f"sqlite:///{self.directory / 'timebank.sqlite'}"
+        schema.upgrade(self.url)
+        self.town = build_town(self.url, int(number_setting("BENCH_SQLITE_MEMBERS", members())))
+        self.loop = SqliteLoop(self.directory / "plain.sqlite", [member.account_id for member in self.town.members])
+        self.stack.callback(self.loop.close)
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+_stages: dict[type, PostgresqlStage | SqliteStage] = {}
+
+
+def _stage(kind):
+    """The run's stage of this kind, made on first use."""
+    if kind not in _stages:
+        _stages[kind] = kind()
+    return _stages[kind]
 
 
 def postgresql_stage() -> PostgresqlStage:
-    global _stage
-    if _stage is None:
-        _stage = PostgresqlStage()
-    return _stage
+    return _stage(PostgresqlStage)
+
+
+def sqlite_stage() -> SqliteStage:
+    return _stage(SqliteStage)
 
 
 def close_stages() -> None:
-    global _stage
-    if _stage is not None:
-        _stage.close()
-        _stage = None
+    while _stages:
+        _stages.popitem()[1].close()
 
 
 def _interleaved(baseline, measured) -> tuple[float, Outcome, list[float]]:
@@ -158,20 +181,28 @@ def _warm_up(base_url: str, plan, units, clients: int) -> None:
     run_clients(base_url, clients=clients, seconds=min(3.0, seconds()), plan=plan, units=units)
 
 
+PAYING_CLIENTS = 16
+
+
 def post_pg() -> Result:
     stage = postgresql_stage()
-    clients = 16
-    plan = payment_plan(stage.town, seed=1)
-    _warm_up(stage.server.url, plan, payment_units, clients)
+    return postgresql_payments("post_pg", stage.server, seed=1, target=">= 0.20, p99 < 100 ms")
+
+
+def postgresql_payments(name: str, server, *, seed: int, target: str, **details) -> Result:
+    """Payments by 16 clients to ``server`` (on the PostgreSQL stage's town) between pgbench's two runs."""
+    stage = postgresql_stage()
+    plan = payment_plan(stage.town, seed=seed)
+    _warm_up(server.url, plan, payment_units, PAYING_CLIENTS)
     tps, (outcome, cpu), baselines = _interleaved(
         lambda: stage.pgbench.tps(clients=8, seconds=seconds()),
-        lambda: _metered(stage.server, plan, payment_units, clients),
+        lambda: _metered(server, plan, payment_units, PAYING_CLIENTS),
     )
     # Every payment holds its ledger's row lock until its commit is on disk (the hash chain's order), so one
     # community's payments are at most as many per second as one client's commits: pgbench with 1 client.
     serial = stage.pgbench.tps(clients=1, seconds=max(3.0, seconds() / 3))
     return _posting_result(
-        "post_pg", outcome, tps, baselines, clients, cpu, target=">= 0.20, p99 < 100 ms", pgbench_one_client_tps=serial
+        name, outcome, tps, baselines, PAYING_CLIENTS, cpu, target=target, pgbench_one_client_tps=serial, **details
     )
 
 
@@ -190,7 +221,7 @@ def post_batch_pg() -> Result:
 def _metered(server, plan, units, clients: int) -> tuple[Outcome, dict[str, float]]:
     """The clients' run against ``server``, and the CPU seconds its processes, PostgreSQL's, the clients and the
     machine used meanwhile."""
-    groups = {"app": lambda: group_members(server.group), "postgresql": postgresql_processes}
+    groups = {"app": (lambda: group_members(server.group), True), "postgresql": (postgresql_processes, False)}
     return cpu_shares(
         groups, lambda: run_clients(server.url, clients=clients, seconds=seconds(), plan=plan, units=units)
     )
@@ -238,22 +269,23 @@ def _posting_result(name, outcome: Outcome, baseline, baselines, clients, cpu=No
 
 
 def post_sqlite() -> Result:
-    clients = 16
-    with tempfile.TemporaryDirectory(prefix="timebank-bench-") as directory:
-        directory = Path(directory)
-        url = f"sqlite:///{directory / 'timebank.sqlite'}"
-        schema.upgrade(url)
-        town = build_town(url, int(number_setting("BENCH_SQLITE_MEMBERS", members())))
-        loop = SqliteLoop(directory / "plain.sqlite", [member.account_id for member in town.members])
-        say(f"gunicorn: {workers()} workers on SQLite")
-        with running_gunicorn(url, directory, workers=workers()) as server:
-            plan = payment_plan(town, seed=3)
-            _warm_up(server.url, plan, payment_units, clients)
-            rate, (outcome, cpu), baselines = _interleaved(
-                lambda: loop.rate(seconds()), lambda: _metered(server, plan, payment_units, clients)
-            )
-        loop.close()
-    result = _posting_result("post_sqlite", outcome, rate, baselines, clients, cpu, target=">= 0.20")
+    return sqlite_payments("post_sqlite", seed=3, target=">= 0.20")
+
+
+def sqlite_payments(name: str, *, app: str = "wsgi:app", seed: int, target: str) -> Result:
+    """Payments by 16 clients to a gunicorn serving ``app`` on the SQLite stage's town, between two runs of the
+    plain sqlite3 loop."""
+    stage = sqlite_stage()
+    directory = stage.directory / name
+    directory.mkdir()
+    say(f"gunicorn: {workers()} workers serving {app} on SQLite")
+    with running_gunicorn(stage.url, directory, workers=workers(), app=app) as server:
+        plan = payment_plan(stage.town, seed=seed)
+        _warm_up(server.url, plan, payment_units, PAYING_CLIENTS)
+        rate, (outcome, cpu), baselines = _interleaved(
+            lambda: stage.loop.rate(seconds()), lambda: _metered(server, plan, payment_units, PAYING_CLIENTS)
+        )
+    result = _posting_result(name, outcome, rate, baselines, PAYING_CLIENTS, cpu, target=target)
     result.baseline = "plain sqlite3 loop, the ledger's writes per transfer, WAL + synchronous=FULL (transfers/s)"
     return result
 

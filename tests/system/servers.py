@@ -119,9 +119,20 @@ def get(base_url: str, path: str, *, timeout: float = 5) -> tuple[int, dict | No
 
 
 class Gunicorn:
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` in production mode, in its own process group."""
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` in production mode, in its own process group (``app``: another WSGI
+    target, e.g. bench/floor_app.py's, with the same configuration)."""
 
-    def __init__(self, database_url: str, directory: Path, *, workers: int = 4, threads: int = 1, **settings: str):
+    def __init__(
+        self,
+        database_url: str,
+        directory: Path,
+        *,
+        workers: int = 4,
+        threads: int = 1,
+        app: str = "wsgi:app",
+        **settings: str,
+    ):
+        self.app = app
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.directory = directory
@@ -157,7 +168,7 @@ class Gunicorn:
             log.write(f"--- start {self.starts + 1}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [str(GUNICORN), "-c", str(CONFIG), "wsgi:app"],
+                [str(GUNICORN), "-c", str(CONFIG), self.app],
                 cwd=REPOSITORY,
                 env=self.environment,
                 stdin=subprocess.DEVNULL,
