@@ -154,23 +154,44 @@ def cpu_shares(
 ) -> tuple[T, dict[str, float]]:
     """Run ``work()`` and say how many CPU seconds each group of processes used meanwhile, the benchmark process
     itself (``clients``), the machine's busy total (``machine``) and idle seconds. ``groups``: name -> (its pids,
-    asked before and after; whether a process that ended in between is counted through its parent, which the group
-    holds: yes for gunicorn's recycled workers, no for PostgreSQL, whose server would also count the backends of a
-    pgbench run that ended just before)."""
+    asked before and after, and whether the group holds the parent of every process of it that ends).
 
-    def totals() -> dict[str, float]:
+    A group that holds the parent (a gunicorn master, whose recycled workers end): the parent's count includes its
+    children that ended and were waited for, so the group's total after less its total before is what it used,
+    provided the pids include children that ended and were not yet waited for (``group_processes``). Any other
+    group (PostgreSQL, where the backends of a pgbench run end just before or after): each process's own time, for
+    the processes there after; one that ended in between is not counted."""
+
+    def snapshot() -> dict[str, dict[int, float]]:
         return {
-            name: sum(_cpu_seconds(pid, reaped=reaped) for pid in pids()) for name, (pids, reaped) in groups.items()
+            name: {pid: _cpu_seconds(pid, reaped=reaped) for pid in pids()} for name, (pids, reaped) in groups.items()
         }
 
-    before, own, (busy, idle) = totals(), time.process_time(), _machine_cpu()
+    before, own, (busy, idle) = snapshot(), time.process_time(), _machine_cpu()
     result = work()
-    after = totals()
-    shares = {name: after[name] - before[name] for name in groups}
+    after = snapshot()
+    shares = {}
+    for name, (_, reaped) in groups.items():
+        if reaped:
+            shares[name] = sum(after[name].values()) - sum(before[name].values())
+        else:
+            shares[name] = sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items())
     shares["clients"] = time.process_time() - own
     now_busy, now_idle = _machine_cpu()
     shares["machine"], shares["idle"] = now_busy - busy, now_idle - idle
     return result, shares
+
+
+def group_processes(group: int) -> list[int]:
+    """Every process of process group ``group``, those that ended and wait for their parent included."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                stat = (entry / "stat").read_text()
+                if int(stat[stat.rindex(")") + 2 :].split()[2]) == group:
+                    found.append(int(entry.name))
+    return found
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------------

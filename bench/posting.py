@@ -24,6 +24,7 @@ from bench.common import (
     Pgbench,
     Result,
     cpu_shares,
+    group_processes,
     number_setting,
     percentile,
     postgresql_database,
@@ -32,7 +33,7 @@ from bench.common import (
 )
 from bench.http_load import Outcome, run_clients
 from bench.town import Town, build_town
-from tests.system.servers import group_members, running_gunicorn
+from tests.system.servers import running_gunicorn
 from timebank import schema
 
 AMOUNTS = (5, 10, 15, 20, 30, 45, 60)
@@ -221,7 +222,7 @@ def post_batch_pg() -> Result:
 def _metered(server, plan, units, clients: int) -> tuple[Outcome, dict[str, float]]:
     """The clients' run against ``server``, and the CPU seconds its processes, PostgreSQL's, the clients and the
     machine used meanwhile."""
-    groups = {"app": (lambda: group_members(server.group), True), "postgresql": (postgresql_processes, False)}
+    groups = {"app": (lambda: group_processes(server.group), True), "postgresql": (postgresql_processes, False)}
     return cpu_shares(
         groups, lambda: run_clients(server.url, clients=clients, seconds=seconds(), plan=plan, units=units)
     )
