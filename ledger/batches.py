@@ -211,10 +211,10 @@ class _Batch:
         self.now = now
         self.atomic = atomic
         self.savepoint = None
-        # An item naming a missing ledger is refused on its own.
         # Read before the locks, which are held until the commit: a key another writer takes in between makes the
         # INSERT fail, and the unit of work is retried (see the module's docstring).
         self.existing_keys = _existing_keys(session, _keys(commands))
+        # An item naming a missing ledger is refused on its own.
         self.chains = _lock_chains(session, {command.ledger_id for command in commands})
         self.written_chains = dict(self.chains)
         self.accounts = _lock_accounts(session, _account_ids(commands), sorted(self.chains))
