@@ -278,6 +278,29 @@ def answer_parts(payment: Payment, parties: Parties) -> tuple[str, str, str]:
     return head, middle, '"}\n'
 
 
+def write_values(payment: Payment, parties: Parties, *, details: str, fingerprint: str) -> dict:
+    """The parameters both PostgreSQL floors' write statements take (each adds its chain's own)."""
+    head, middle, tail = answer_parts(payment, parties)
+    return {
+        "ledger": parties.ledger_id,
+        "memo": payment.description,
+        "details": details,
+        "actor": parties.actor,
+        "now": payment.now,
+        "key": payment.key,
+        "fingerprint": fingerprint,
+        "payer_account": parties.payer_account,
+        "payee_account": parties.payee_account,
+        "minutes": payment.minutes,
+        "community": payment.community_id,
+        "payer": parties.payer_id,
+        "payee": payment.payee_id,
+        "head_text": head,
+        "middle_text": middle,
+        "tail_text": tail,
+    }
+
+
 def balance_refusal(account, *, account_id: int, amount: int) -> Refusal:
     """ledger.core._refusal: which rule refused ``amount`` on the account (balance, pending debits and credits,
     floor, ceiling, status)."""
@@ -459,37 +482,21 @@ class PostgresqlFloor:
                         found = execute(_pg(ACCOUNT), (account,)).fetchone()
                         return self._refuse(payment, balance_refusal(found, account_id=account, amount=amount), row)
                 details, fingerprint, digest = ledger_content(payment, parties, sequence, previous)
-                head, middle, tail = answer_parts(payment, parties)
                 (payer_balance, payer_count), (payee_balance, payee_count) = (
                     figures[parties.payer_account],
                     figures[parties.payee_account],
                 )
                 written = execute(
                     WRITE_PG,
-                    {
-                        "ledger": ledger_id,
+                    write_values(payment, parties, details=details, fingerprint=fingerprint)
+                    | {
                         "sequence": sequence,
-                        "memo": payment.description,
-                        "details": details,
-                        "actor": actor,
-                        "now": payment.now,
-                        "key": payment.key,
-                        "fingerprint": fingerprint,
                         "previous": previous,
                         "hash": digest,
-                        "payer_account": parties.payer_account,
-                        "payee_account": parties.payee_account,
-                        "minutes": payment.minutes,
                         "payer_count": payer_count,
                         "payer_balance": payer_balance,
                         "payee_count": payee_count,
                         "payee_balance": payee_balance,
-                        "community": payment.community_id,
-                        "payer": parties.payer_id,
-                        "payee": payment.payee_id,
-                        "head_text": head,
-                        "middle_text": middle,
-                        "tail_text": tail,
                     },
                     prepare=True,
                 )
@@ -652,31 +659,11 @@ class PostgresqlChainFloor(PostgresqlFloor):
                     return self._replay(parties.actor, payment)
                 details, fingerprint, _ = ledger_content(payment, parties, 0, "")
                 hash_head, hash_middle = chain_hash_parts(payment, parties, json.loads(details))
-                head, middle, tail = answer_parts(payment, parties)
                 execute(LOCK, (parties.ledger_id,), prepare=True)
                 written = execute(
                     WRITE_PG_CHAIN,
-                    {
-                        "ledger": parties.ledger_id,
-                        "memo": payment.description,
-                        "details": details,
-                        "actor": parties.actor,
-                        "now": payment.now,
-                        "key": payment.key,
-                        "fingerprint": fingerprint,
-                        "hash_head": hash_head,
-                        "hash_middle": hash_middle,
-                        "payer_account": parties.payer_account,
-                        "payee_account": parties.payee_account,
-                        "minutes": payment.minutes,
-                        "debit": -payment.minutes,
-                        "community": payment.community_id,
-                        "payer": parties.payer_id,
-                        "payee": payment.payee_id,
-                        "head_text": head,
-                        "middle_text": middle,
-                        "tail_text": tail,
-                    },
+                    write_values(payment, parties, details=details, fingerprint=fingerprint)
+                    | {"hash_head": hash_head, "hash_middle": hash_middle, "debit": -payment.minutes},
                     prepare=True,
                 )
                 execute("COMMIT")
