@@ -7,8 +7,6 @@ sends (counted by their first words)."""
 from __future__ import annotations
 
 import collections
-import random
-import secrets
 import sys
 import tempfile
 import time
@@ -17,10 +15,8 @@ import uuid
 import sqlalchemy as sa
 
 from bench.common import postgresql_database, print_profile
-from bench.posting import AMOUNTS, BATCH_SIZE
-from bench.town import build_town
-from timebank import schema
-from timebank.app import create_app
+from bench.posting import BATCH_SIZE, batch_plan
+from bench.town import town_and_client
 
 
 def _setting(name: str, default: int) -> int:
@@ -37,32 +33,13 @@ def main() -> None:
 
 
 def profile(url: str, directory: str, count: int, members: int) -> None:
-    schema.upgrade(url)
-    town = build_town(url, members)
-    app = create_app(
-        {"ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": url, "INSTANCE_PATH": directory}
-    )
-    client = app.test_client()
-    rng = random.Random(1)
-    pairs = town.pairs(rng)
-    path = f"/api/v1/communities/{town.community_id}/transfers/batch"
+    town, client = town_and_client(url, directory, members)
+    plan = batch_plan(town, seed=1)
 
     def batch():
-        transfers = []
-        for _ in range(BATCH_SIZE):
-            payer, payee = next(pairs)
-            transfers.append(
-                {
-                    "payer_membership_id": str(payer.membership_id),
-                    "payee_membership_id": str(payee.membership_id),
-                    "minutes": rng.choice(AMOUNTS),
-                    "description": "b",
-                }
-            )
+        _, path, token, body = plan(0)
         response = client.post(
-            path,
-            json={"atomic": False, "transfers": transfers},
-            headers={"Authorization": f"Bearer {town.coordinator.token}", "Idempotency-Key": uuid.uuid4().hex},
+            path, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
         )
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()["posted_count"]
@@ -70,7 +47,7 @@ def profile(url: str, directory: str, count: int, members: int) -> None:
     for _ in range(2):
         batch()
     statements = []
-    engine = app.extensions["timebank"].engine
+    engine = client.application.extensions["timebank"].engine
 
     def before(connection, cursor, statement, parameters, context, executemany):
         context.profile_started = time.perf_counter()

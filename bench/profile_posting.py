@@ -6,7 +6,6 @@ Flask test client under cProfile and prints where the time goes, and the SQL sta
 from __future__ import annotations
 
 import random
-import secrets
 import sys
 import tempfile
 import traceback
@@ -16,9 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.common import postgresql_database, print_profile
-from bench.town import build_town
-from timebank import schema
-from timebank.app import create_app
+from bench.town import town_and_client
 
 
 def main() -> None:
@@ -33,12 +30,8 @@ def main() -> None:
 
 
 def profile(url: str, directory: str, count: int) -> None:
-    schema.upgrade(url)
-    town = build_town(url, 50)
-    app = create_app(
-        {"ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": url, "INSTANCE_PATH": directory}
-    )
-    client = app.test_client()
+    town, client = town_and_client(url, directory, 50)
+    app = client.application
     rng = random.Random(1)
     pairs = town.pairs(rng)
     path = f"/api/v1/communities/{town.community_id}/payments"

@@ -5,11 +5,14 @@ token for every member, plus a coordinator's token for the batch endpoint: the s
 from __future__ import annotations
 
 import random
+import secrets
 import time
 
 import ledger
 from bench.common import say
 from tests.system import load
+from timebank import schema
+from timebank.app import create_app
 from timebank.database import Database
 
 FLOOR, CEILING, WELCOME = -600, 1200, 60
@@ -39,3 +42,14 @@ def build_town(url: str, size: int) -> Town:
         return Town(built.community_id, built.ledger_id, built.coordinator, built.members)
     finally:
         engine.dispose()
+
+
+def town_and_client(url: str, directory: str, size: int):
+    """For the profiling scripts: a town of ``size`` members in a new database at ``url`` (migrated here), and a
+    Flask test client of the app in production mode on it (``client.application``: the app)."""
+    schema.upgrade(url)
+    town = build_town(url, size)
+    app = create_app(
+        {"ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": url, "INSTANCE_PATH": directory}
+    )
+    return town, app.test_client()
