@@ -396,6 +396,16 @@ WHERE caller = ? AND key = ?
 """
 
 # Step 3 on PostgreSQL: every write after the balances in one statement (named parameters).
+# The exchange and its "paid" event, as CTEs after the transaction's (``tx``), in both PostgreSQL floors' writes.
+_EXCHANGE_WRITES = f"""exchange_row AS (
+    INSERT INTO exchange ({_EXCHANGE_COLUMNS})
+    SELECT %(community)s, %(payee)s, %(payer)s, %(payer)s, 'confirmed', true, true, false, %(minutes)s, %(memo)s,
+           %(payer)s, false, tx.id, '', '', %(now)s, %(now)s, %(now)s, %(now)s
+    FROM tx RETURNING id
+), event AS (
+    INSERT INTO exchange_event (community_id, exchange_id, actor_membership_id, kind, minutes, note, at)
+    SELECT %(community)s, exchange_row.id, %(payer)s, 'paid', %(minutes)s, '', %(now)s FROM exchange_row
+)"""
 WRITE_PG = f"""
 WITH tx AS (
     INSERT INTO ledger_transaction ({_TRANSACTION_COLUMNS})
@@ -412,15 +422,7 @@ WITH tx AS (
     ORDER BY e.position
 ), head AS (
     UPDATE ledger_ledger SET head_hash = %(hash)s WHERE id = %(ledger)s
-), exchange_row AS (
-    INSERT INTO exchange ({_EXCHANGE_COLUMNS})
-    SELECT %(community)s, %(payee)s, %(payer)s, %(payer)s, 'confirmed', true, true, false, %(minutes)s, %(memo)s,
-           %(payer)s, false, tx.id, '', '', %(now)s, %(now)s, %(now)s, %(now)s
-    FROM tx RETURNING id
-), event AS (
-    INSERT INTO exchange_event (community_id, exchange_id, actor_membership_id, kind, minutes, note, at)
-    SELECT %(community)s, exchange_row.id, %(payer)s, 'paid', %(minutes)s, '', %(now)s FROM exchange_row
-)
+), {_EXCHANGE_WRITES}
 UPDATE api_idempotency
 SET state = 'done', completed_at = %(now)s, response_status = 201,
     response_body = %(head_text)s || exchange_row.id || %(middle_text)s || tx.id || %(tail_text)s
@@ -588,15 +590,7 @@ WITH debit AS (
     UNION ALL
     SELECT %(ledger)s, tx.id, %(payee_account)s, %(minutes)s, credit.entry_count, credit.balance, %(now)s
     FROM tx, credit
-), exchange_row AS (
-    INSERT INTO exchange ({_EXCHANGE_COLUMNS})
-    SELECT %(community)s, %(payee)s, %(payer)s, %(payer)s, 'confirmed', true, true, false, %(minutes)s, %(memo)s,
-           %(payer)s, false, tx.id, '', '', %(now)s, %(now)s, %(now)s, %(now)s
-    FROM tx RETURNING id
-), event AS (
-    INSERT INTO exchange_event (community_id, exchange_id, actor_membership_id, kind, minutes, note, at)
-    SELECT %(community)s, exchange_row.id, %(payer)s, 'paid', %(minutes)s, '', %(now)s FROM exchange_row
-), finished AS (
+), {_EXCHANGE_WRITES}, finished AS (
     UPDATE api_idempotency
     SET state = 'done', completed_at = %(now)s, response_status = 201,
         response_body = %(head_text)s || exchange_row.id || %(middle_text)s || tx.id || %(tail_text)s
