@@ -58,6 +58,15 @@ def _request_hash() -> str:
 _record = IdempotencyRecord.__table__.c
 
 
+# Built once per dialect (each request with a key runs it): insert the key, or nothing if it is taken.
+_CLAIMS = {
+    name: dialect.insert(IdempotencyRecord)
+    .on_conflict_do_nothing(index_elements=["caller", "key"])
+    .returning(_record.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _claim(connection: sa.Connection, *, caller: str, key: str, request_hash: str, now: datetime):
     """Claim the key, or return the record that holds it already. One statement when the key is new: an insert
     that does nothing on a conflict. While another transaction holds the same key uncommitted, PostgreSQL makes it
@@ -71,10 +80,7 @@ def _claim(connection: sa.Connection, *, caller: str, key: str, request_hash: st
         "state": "in_flight",
         "created_at": now,
     }
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(IdempotencyRecord)
-    claimed = connection.execute(
-        insert.values(**values).on_conflict_do_nothing(index_elements=["caller", "key"]).returning(_record.id)
-    ).first()
+    claimed = connection.execute(_CLAIMS[connection.dialect.name], values).first()
     if claimed is not None:
         return None
     existing = connection.execute(
@@ -87,17 +93,22 @@ def _claim(connection: sa.Connection, *, caller: str, key: str, request_hash: st
     return existing
 
 
+_FINISH = (
+    IdempotencyRecord.__table__.update()
+    .where(_record.caller == sa.bindparam("b_caller"), _record.key == sa.bindparam("b_key"))
+    .values(state="done")
+)
+
+
 def _finish(connection: sa.Connection, *, caller: str, key: str, response: Response, now: datetime) -> None:
-    connection.execute(
-        IdempotencyRecord.__table__.update()
-        .where(_record.caller == caller, _record.key == key)
-        .values(
-            state="done",
-            completed_at=now,
-            response_status=response.status_code,
-            response_body=response.get_data(as_text=True),
-        )
-    )
+    parameters = {
+        "b_caller": caller,
+        "b_key": key,
+        "completed_at": now,
+        "response_status": response.status_code,
+        "response_body": response.get_data(as_text=True),
+    }
+    connection.execute(_FINISH, parameters)
 
 
 class _ServerError(Exception):

@@ -63,13 +63,17 @@ def get_community(session: Session, community_id: int) -> Community:
     return community
 
 
+# Built once: every request of a member runs it (building and keying a statement costs more than running it).
+_MEMBERSHIP_OF = sa.select(Membership).where(
+    Membership.community_id == sa.bindparam("b_community"), Membership.user_id == sa.bindparam("b_user")
+)
+
+
 def membership_of(session: Session, actor: Actor, community_id: int) -> Membership | None:
     """The actor's membership of the community, in whatever state, or None."""
     if actor.user_id is None:
         return None
-    return session.execute(
-        sa.select(Membership).where(Membership.community_id == community_id, Membership.user_id == actor.user_id)
-    ).scalar_one_or_none()
+    return session.execute(_MEMBERSHIP_OF, {"b_community": community_id, "b_user": actor.user_id}).scalar_one_or_none()
 
 
 def require_member(session: Session, actor: Actor, community_id: int) -> Membership:

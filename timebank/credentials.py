@@ -186,6 +186,12 @@ def _matches(stored_hash: str, secret: str) -> bool:
     return hmac.compare_digest(stored_hash, hashlib.sha256(secret.encode()).hexdigest())
 
 
+# Built once: every API request with a personal token runs it.
+_TOKEN_AND_USER = (
+    sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.id == sa.bindparam("b_token"))
+)
+
+
 def authenticate_bearer(*, session: Session, token: str) -> Caller | None:
     """The caller a bearer token stands for, or None for an unknown, revoked or malformed token."""
     if not isinstance(token, str) or len(token) > 200:
@@ -195,9 +201,7 @@ def authenticate_bearer(*, session: Session, token: str) -> Caller | None:
         return None
     prefix, row_id, secret = parsed
     if prefix == MEMBER_PREFIX:
-        found = session.execute(
-            sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.id == row_id)
-        ).first()
+        found = session.execute(_TOKEN_AND_USER, {"b_token": row_id}).first()
         if found is None:
             return None
         row, user = found

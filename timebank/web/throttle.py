@@ -97,15 +97,23 @@ def _key(value: str) -> str:
     return value[:KEY_MAX_LENGTH]
 
 
+# Built once: every API request with a token runs it.
+_RECENT_FAILURES = (
+    sa.select(LoginFailure.at)
+    .where(
+        LoginFailure.kind == sa.bindparam("b_kind"),
+        LoginFailure.key == sa.bindparam("b_key"),
+        LoginFailure.at > sa.bindparam("b_since"),
+    )
+    .order_by(LoginFailure.at.desc())
+    .limit(sa.bindparam("b_limit"))
+)
+
+
 def _recent_failures(*, session: Session, kind: str, key: str, since: datetime, limit: int) -> list[datetime]:
     """The latest ``limit`` failures after ``since``, oldest first."""
-    latest = session.scalars(
-        sa.select(LoginFailure.at)
-        .where(LoginFailure.kind == kind, LoginFailure.key == key, LoginFailure.at > since)
-        .order_by(LoginFailure.at.desc())
-        .limit(limit)
-    ).all()
-    return sorted(latest)
+    parameters = {"b_kind": kind, "b_key": key, "b_since": since, "b_limit": limit}
+    return sorted(session.scalars(_RECENT_FAILURES, parameters).all())
 
 
 def _record_failure(*, session: Session, keys: list[tuple[str, str]], now: datetime, window: timedelta) -> None:
