@@ -123,9 +123,10 @@ def _as_id(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-def parse(environ, community_text: str) -> Payment:
-    """The request's token, key and body, or the refusal the real route gives before touching its data."""
-    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+def credentials(authorization: str, key: str | None) -> tuple[int, str, str]:
+    """The member token's id and secret and the Idempotency-Key from the request's headers, or the refusal the
+    real route gives before reading its body (api/auth.py, then api/idempotency.py)."""
+    scheme, _, token = authorization.partition(" ")
     token = token.strip()
     unauthenticated = Refusal(401, "unauthenticated", "send a valid token: Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not token or len(token) > 200:
@@ -137,11 +138,50 @@ def parse(environ, community_text: str) -> Payment:
         raise unauthenticated
     if len(identifier) > 12:
         raise unauthenticated
-    key = environ.get("HTTP_IDEMPOTENCY_KEY")
     if key is None:
         raise Refusal(400, "idempotency_key_missing", "send an Idempotency-Key header")
     if not KEY_PATTERN.match(key):
         raise Refusal(400, "malformed_request", "Idempotency-Key is 1 to 200 visible ASCII characters")
+    return int(identifier), secret, key
+
+
+def new_payment(
+    community_id: int,
+    payee_id: int,
+    minutes: int,
+    description: str,
+    credentials: tuple[int, str, str],
+    *,
+    address: str | None,
+    path: str,
+    query: str,
+    raw: bytes,
+) -> Payment:
+    """A payment from already checked values: the community, the body's fields, ``credentials()``, and what the
+    request fingerprint digests (the WSGI path and query string, as latin-1 text, and the raw body)."""
+    token_id, secret, key = credentials
+    digest = hashlib.sha256()  # api/idempotency.py _request_hash
+    for part in (b"POST", path.encode("latin-1"), query.encode("latin-1"), raw):
+        digest.update(part)
+        digest.update(b"\0")
+    return Payment(
+        community_id=community_id,
+        payee_id=payee_id,
+        minutes=minutes,
+        description=description,
+        token_id=token_id,
+        secret=secret,
+        key=key,
+        address=address or "unknown",
+        request_hash=digest.hexdigest(),
+        path=path.encode("latin-1").decode("utf-8", "replace")[:500],
+        now=datetime.now(UTC),
+    )
+
+
+def parse(environ, community_text: str) -> Payment:
+    """The request's token, key and body, or the refusal the real route gives before touching its data."""
+    checked = credentials(environ.get("HTTP_AUTHORIZATION", ""), environ.get("HTTP_IDEMPOTENCY_KEY"))
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
     try:
@@ -161,23 +201,16 @@ def parse(environ, community_text: str) -> Payment:
     community_id = _as_id(community_text)
     if community_id is None:
         raise Refusal(404, "not_found", "no such community")
-    path = environ.get("PATH_INFO", "")
-    digest = hashlib.sha256()  # api/idempotency.py _request_hash
-    for part in (b"POST", path.encode("latin-1"), environ.get("QUERY_STRING", "").encode("latin-1"), raw):
-        digest.update(part)
-        digest.update(b"\0")
-    return Payment(
-        community_id=community_id,
-        payee_id=payee_id,
-        minutes=minutes,
-        description=description,
-        token_id=int(identifier),
-        secret=secret,
-        key=key,
-        address=environ.get("REMOTE_ADDR") or "unknown",
-        request_hash=digest.hexdigest(),
-        path=path.encode("latin-1").decode("utf-8", "replace")[:500],
-        now=datetime.now(UTC),
+    return new_payment(
+        community_id,
+        payee_id,
+        minutes,
+        description,
+        checked,
+        address=environ.get("REMOTE_ADDR"),
+        path=environ.get("PATH_INFO", ""),
+        query=environ.get("QUERY_STRING", ""),
+        raw=raw,
     )
 
 

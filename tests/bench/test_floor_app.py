@@ -1,7 +1,8 @@
-"""bench/floor_app.py, the floor benchmarks' bare WSGI payment server, run in process on a small town: a payment
-answers 201 and makes the real payment's writes (the chain verifies, the request fingerprint is the ledger's), a
-replay with the same key moves nothing, a payment over the floor answers 422 and changes nothing; on PostgreSQL also
-with the chain advanced and hashed by the database (``FLOOR_CHAIN=sql``)."""
+"""bench/floor_app.py, the floor benchmarks' bare WSGI payment server, and bench/floor_flask.py, the same payment
+through Flask, flask-smorest and marshmallow, run in process on a small town: a payment answers 201 and makes the
+real payment's writes (the chain verifies, the request fingerprint is the ledger's), a replay with the same key
+moves nothing, a payment over the floor answers 422 and changes nothing; on PostgreSQL also with the chain advanced
+and hashed by the database (``FLOOR_CHAIN=sql``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from werkzeug.test import Client
 
 import ledger
+from bench import floor_flask
 from bench.floor_app import FloorApp
 from bench.town import FLOOR, WELCOME, build_town
 from ledger.models import account_table, entry_table, ledger_table, transaction_table
@@ -36,6 +38,29 @@ def town_url(request, tmp_path, monkeypatch):
         yield build_town(url, 5), url
     finally:
         drop()
+
+
+class Served:
+    """One of the two floors as a WSGI app on the town's database, and how to close its connection."""
+
+    def __init__(self, kind: str, url: str):
+        if kind == "bare":
+            self.wsgi = self.floor = FloorApp(url)
+        else:
+            self.wsgi = floor_flask.create_app(url)
+            self.floor = self.wsgi.extensions["floor"]
+
+    def close(self) -> None:
+        self.floor.close()
+
+
+@pytest.fixture(params=["bare", "flask"])
+def served(request, town_url):
+    served = Served(request.param, town_url[1])
+    try:
+        yield served
+    finally:
+        served.close()
 
 
 def _books(engine, town) -> dict:
@@ -68,11 +93,10 @@ def _pay(client, town, payer, payee, minutes, key):
     )
 
 
-def test_a_payment_its_replay_and_a_refusal(town_url):
+def test_a_payment_its_replay_and_a_refusal(town_url, served):
     town, url = town_url
     engine = ledger.create_engine(url)
-    floor = FloorApp(url)
-    client = Client(floor)
+    client = Client(served.wsgi)
     payer, payee = town.members[0], town.members[1]
     try:
         assert client.get("/healthz").status_code == 200
@@ -169,5 +193,39 @@ def test_a_payment_its_replay_and_a_refusal(town_url):
             report = ledger.verify(session, ledger_id=town.ledger_id)
             assert report.ok, report.summary()
     finally:
-        floor.close()
         engine.dispose()
+
+
+def test_the_flask_floor_checks_the_token_before_the_body_and_logs_each_request(town_url, caplog):
+    town, url = town_url
+    served = Served("flask", url)
+    client = Client(served.wsgi)
+    payer, payee = town.members[0], town.members[1]
+    path = f"/api/v1/communities/{town.community_id}/payments"
+    try:
+        with caplog.at_level("INFO", logger="timebank.request"):
+            paid = _pay(client, town, payer, payee, 10, "flask-1")
+            assert paid.status_code == 201 and paid.headers["X-Request-Id"]
+            wrong_field = client.post(
+                path,
+                json={"payee_membership_id": str(payee.membership_id), "minutes": 5, "balance": 1},
+                headers={"Authorization": f"Bearer {payer.token}", "Idempotency-Key": "flask-2"},
+            )
+            assert wrong_field.status_code == 422 and wrong_field.get_json()["code"] == "validation_failed"
+            not_an_id = client.post(
+                path,
+                json={"payee_membership_id": payee.membership_id, "minutes": 5},
+                headers={"Authorization": f"Bearer {payer.token}", "Idempotency-Key": "flask-3"},
+            )
+            assert not_an_id.status_code == 422
+            # No token: 401 whatever the body; a token but no key: 400.
+            anonymous = client.post(path, json={"minutes": "x"}, headers={"Idempotency-Key": "flask-4"})
+            assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+            keyless = client.post(path, json={"minutes": "x"}, headers={"Authorization": f"Bearer {payer.token}"})
+            assert keyless.status_code == 400 and keyless.get_json()["code"] == "idempotency_key_missing"
+        lines = [record for record in caplog.records if record.name == "timebank.request"]
+        assert [(record.method, record.path, record.status) for record in lines] == [
+            ("POST", path, status) for status in (201, 422, 422, 401, 400)
+        ]
+    finally:
+        served.close()
