@@ -15,36 +15,57 @@ from bench.common import Result, say, server_reachable
 # name -> (module, function, needs PostgreSQL); in the order `make bench` runs them.
 BENCHMARKS = {
     "post_pg": ("bench.posting", "post_pg", True),
-    # The floors: the same payments served by the lightest server making the same writes (no target; they say how
-    # much of the distance to a target is the app's own).
-    "post_pg_floor": ("bench.floor", "post_pg_floor", True),
     "post_batch_pg": ("bench.posting", "post_batch_pg", True),
     "post_sqlite": ("bench.posting", "post_sqlite", False),
-    "post_sqlite_floor": ("bench.floor", "post_sqlite_floor", False),
     "read_flat": ("bench.reads", "read_flat", True),
     "report": ("bench.reads", "report", True),
     "memory": ("bench.memory", "memory", False),
 }
+# The floors (`make bench ONLY=floors`, or one by name): the same posting work done by the lightest thing that makes
+# the same writes, with the same baselines. No target: they say how much of the distance to a target is the app's
+# own, and what this machine allows at all. Not in the default run, which must stay under 10 minutes.
+FLOORS = {
+    "post_pg_floor": ("bench.floor", "post_pg_floor", True),
+    "post_pg_flask_floor": ("bench.floor", "post_pg_flask_floor", True),
+    "post_batch_pg_floor": ("bench.batch_floor", "post_batch_pg_floor", True),
+    "post_sqlite_floor": ("bench.floor", "post_sqlite_floor", False),
+    "post_sqlite_flask_floor": ("bench.floor", "post_sqlite_flask_floor", False),
+}
+GROUPS = {"floors": list(FLOORS), "all": [*BENCHMARKS, *FLOORS]}
+RUNNABLE = {**BENCHMARKS, **FLOORS}
 CLEAN_UPS = ("bench.posting:close_stages", "bench.reads:close_stage")
+
+
+CHOICES = f"{', '.join(RUNNABLE)}, or a group: {', '.join(GROUPS)}"
+
+
+def chosen(arguments: list[str]) -> list[str]:
+    """The benchmarks the command line names, groups expanded, in its order (`make bench ONLY=a,b` passes "a,b");
+    the default run when it names none. ``ValueError`` for a name that is neither a benchmark nor a group."""
+    given = [name for argument in arguments for name in argument.split(",") if name]
+    names = [name for each in given for name in GROUPS.get(each, [each])] or list(BENCHMARKS)
+    unknown = [name for name in names if name not in RUNNABLE]
+    if unknown:
+        raise ValueError(f"no benchmark named {', '.join(unknown)}; choose from {CHOICES}")
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
-    # `make bench ONLY=a,b` passes "a,b".
-    names = [name for given in parser.parse_args(argv).names for name in given.split(",") if name] or list(BENCHMARKS)
-    unknown = [name for name in names if name not in BENCHMARKS]
-    if unknown:
-        parser.error(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    if any(BENCHMARKS[name][2] for name in names) and (why := server_reachable()):
-        print(f"cannot run {', '.join(n for n in names if BENCHMARKS[n][2])}: {why}", file=sys.stderr)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: {', '.join(BENCHMARKS)}): {CHOICES}")
+    try:
+        names = chosen(parser.parse_args(argv).names)
+    except ValueError as error:
+        parser.error(str(error))
+    if any(RUNNABLE[name][2] for name in names) and (why := server_reachable()):
+        print(f"cannot run {', '.join(n for n in names if RUNNABLE[n][2])}: {why}", file=sys.stderr)
         return 2
     results: list[Result] = []
     failed: list[str] = []
     began = time.perf_counter()
     try:
         for name in names:
-            module, function, _ = BENCHMARKS[name]
+            module, function, _ = RUNNABLE[name]
             say(f"{name}: starting")
             started = time.perf_counter()
             try:
