@@ -55,7 +55,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from bench.common import Result, cpu_shares, number_setting, percentile, postgresql_processes, say
-from bench.http_load import Outcome
+from bench.http_load import Outcome, run_together
 from bench.posting import BATCH_SIZE, _interleaved, _posting_result, batch_plan, postgresql_stage, seconds
 from ledger.hashing import chained_hash, content_prefix
 
@@ -693,17 +693,12 @@ def run_floor_clients(floors: list[BatchFloor], plan, *, duration: float) -> tup
     outcome = Outcome(seconds=duration)
     timings: list[Timings] = []
     lock = threading.Lock()
-    clients = len(floors)
-    start = threading.Barrier(clients + 1)
-    deadline = [0.0]
-    failures: list[BaseException] = []
 
-    def client(index: int) -> None:
+    def client(index: int, running) -> None:
         floor = floors[index]
         latencies, statuses, done, seen = [], Counter(), 0, []
         try:
-            start.wait()
-            while time.perf_counter() < deadline[0]:
+            while running():
                 _, path, token, body = plan(index)
                 request = BatchRequest(path, token, uuid.uuid4().hex, orjson.dumps(body))
                 began = time.perf_counter()
@@ -714,8 +709,6 @@ def run_floor_clients(floors: list[BatchFloor], plan, *, duration: float) -> tup
                     latencies.append(elapsed)
                     seen.append(answer.timings)
                     done += answer.posted
-        except BaseException as error:  # noqa: BLE001 (reported below)
-            failures.append(error)
         finally:
             with lock:
                 outcome.latencies.extend(latencies)
@@ -723,17 +716,7 @@ def run_floor_clients(floors: list[BatchFloor], plan, *, duration: float) -> tup
                 outcome.units += done
                 timings.extend(seen)
 
-    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
-    for thread in threads:
-        thread.start()
-    deadline[0] = time.perf_counter() + duration
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    outcome.seconds = time.perf_counter() - began
-    if failures:
-        raise failures[0]
+    outcome.seconds = run_together(client, clients=len(floors), seconds=duration)
     return outcome, timings
 
 

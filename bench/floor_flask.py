@@ -199,16 +199,7 @@ def create_app(url: str | None = None) -> Flask:
 
     @app.after_request
     def log_request(response: Response) -> Response:
-        rule = request.url_rule
-        logs.log_request(
-            request.method,
-            request.path,
-            response.status_code,
-            endpoint=request.endpoint,
-            route=rule.rule if rule is not None else None,
-            route_arguments=rule.arguments if rule is not None else (),
-            started=request.environ.get(logs.STARTED_KEY),
-        )
+        logs.log_finished(request, response.status_code)
         return response
 
     return app

@@ -30,21 +30,44 @@ Plan = Callable[[int], tuple[str, str, str, dict | None]]
 Units = Callable[[int, dict | None], int]
 
 
+def run_together(work: Callable[[int, Callable[[], bool]], None], *, clients: int, seconds: float) -> float:
+    """``clients`` threads calling ``work(index, running)`` at the same moment, ``running()`` true until ``seconds``
+    have passed; the seconds they took, all joined, or the first error one of them raised."""
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+    failures: list[BaseException] = []
+
+    def thread(index: int) -> None:
+        try:
+            start.wait()
+            work(index, lambda: time.perf_counter() < deadline[0])
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            failures.append(error)
+
+    threads = [threading.Thread(target=thread, args=(index,), daemon=True) for index in range(clients)]
+    for each in threads:
+        each.start()
+    deadline[0] = time.perf_counter() + seconds
+    start.wait()
+    began = time.perf_counter()
+    for each in threads:
+        each.join()
+    if failures:
+        raise failures[0]
+    return time.perf_counter() - began
+
+
 def run_clients(base_url: str, *, clients: int, seconds: float, plan: Plan, units: Units) -> Outcome:
     """``clients`` threads, each sending ``plan(i)``'s requests one after the other for ``seconds``; every write
     carries a new Idempotency-Key, as a partner app's would."""
     outcome = Outcome(seconds=seconds)
     lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-    deadline = [0.0]
-    failures: list[BaseException] = []
 
-    def client(index: int) -> None:
+    def client(index: int, running: Callable[[], bool]) -> None:
         connection = Client(base_url, timeout=60)
         latencies, statuses, done = [], Counter(), 0
         try:
-            start.wait()
-            while time.perf_counter() < deadline[0]:
+            while running():
                 method, path, token, body = plan(index)
                 began = time.perf_counter()
                 try:
@@ -58,8 +81,6 @@ def run_clients(base_url: str, *, clients: int, seconds: float, plan: Plan, unit
                 if did:
                     latencies.append(elapsed)
                     done += did
-        except BaseException as error:  # noqa: BLE001 (reported below)
-            failures.append(error)
         finally:
             connection.close()
             with lock:
@@ -67,15 +88,5 @@ def run_clients(base_url: str, *, clients: int, seconds: float, plan: Plan, unit
                 outcome.statuses.update(statuses)
                 outcome.units += done
 
-    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
-    for thread in threads:
-        thread.start()
-    deadline[0] = time.perf_counter() + seconds
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    outcome.seconds = time.perf_counter() - began
-    if failures:
-        raise failures[0]
+    outcome.seconds = run_together(client, clients=clients, seconds=seconds)
     return outcome

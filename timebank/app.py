@@ -92,16 +92,7 @@ def init_logging(app: Flask) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
-        rule = request.url_rule
-        logs.log_request(
-            request.method,
-            request.path,
-            response.status_code,
-            endpoint=request.endpoint,
-            route=rule.rule if rule is not None else None,
-            route_arguments=rule.arguments if rule is not None else (),
-            started=request.environ.get(logs.STARTED_KEY),
-        )
+        logs.log_finished(request, response.status_code)
         return response
 
 

@@ -188,3 +188,18 @@ def log_request(
         status,
         extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
     )
+
+
+def log_finished(request, status: int) -> None:
+    """``log_request`` for a finished request of the web framework (Flask's ``request``: its method, path, endpoint,
+    matched rule and WSGI environ), answered with ``status``."""
+    rule = request.url_rule
+    log_request(
+        request.method,
+        request.path,
+        status,
+        endpoint=request.endpoint,
+        route=rule.rule if rule is not None else None,
+        route_arguments=rule.arguments if rule is not None else (),
+        started=request.environ.get(STARTED_KEY),
+    )
