@@ -1,4 +1,5 @@
-# The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests.
+# The two commands: `make run` serves the app on http://127.0.0.1:$(PORT); `make test` runs ruff and the tests
+# (scripts/run-tests: on every core, on SQLite and on PostgreSQL, which it starts when the machine has it).
 # `make bench` runs the benchmarks (bench/; `make bench ONLY=post_pg` runs one), starting PostgreSQL if needed.
 # `make run` takes gunicorn's settings (workers, timeouts, logging) from gunicorn.conf.py.
 
@@ -24,7 +25,7 @@ run: $(INSTALLED)
 
 test: $(INSTALLED_TEST)
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	scripts/run-tests $(PYTEST_ARGS)
 
 bench: $(INSTALLED_TEST)
 	scripts/start-postgresql

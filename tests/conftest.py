@@ -17,9 +17,12 @@ from hypothesis import settings
 
 import ledger
 from ledger.database import create_engine
+from tests import machine
 from timebank import schema
 
 POSTGRESQL_URL_VARIABLE = "TIMEBANK_TEST_DATABASE_URL"
+# Why there is no PostgreSQL to test on, when scripts/run-tests (make test) could not find or start one.
+SKIP_REASON_VARIABLE = "TIMEBANK_TEST_SKIP_REASON"
 
 # CI explores the same generated examples on every run, so that a submission lands or not on its own merits;
 # developers' runs draw new examples each time and find what CI would not.
@@ -33,10 +36,51 @@ def postgresql_base_url() -> str:
     url = os.environ.get(POSTGRESQL_URL_VARIABLE)
     if url:
         return url
-    message = f"PostgreSQL tests need {POSTGRESQL_URL_VARIABLE} (e.g. postgresql://root@/timebank_test?host=/var/run/postgresql)"
+    message = os.environ.get(SKIP_REASON_VARIABLE) or (
+        f"PostgreSQL tests need {POSTGRESQL_URL_VARIABLE} (e.g. postgresql://root@/timebank_test?host=/var/run/postgresql)"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true: {message}; CI must run the PostgreSQL tests", pytrace=False)
     pytest.skip(message)
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, the controlling process makes the directory where workers agree on sharing the machine
+    (tests/machine.py)."""
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        config.stash[LOCK_DIR] = machine.make_lock_dir()
+
+
+def pytest_unconfigure(config):
+    if LOCK_DIR in config.stash:
+        machine.remove_lock_dir(config.stash[LOCK_DIR])
+
+
+LOCK_DIR = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test marked ``exclusive`` has the machine to itself; the others share it (tests/machine.py)."""
+    with machine.machine_share(exclusive=item.get_closest_marker(machine.MARKER) is not None):
+        return (yield)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly how many tests were skipped for want of PostgreSQL, and why (the last line a developer reads)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if POSTGRESQL_URL_VARIABLE in str(report.longrepr) or "PostgreSQL" in str(report.longrepr)
+    ]
+    if skipped:
+        reason = os.environ.get(SKIP_REASON_VARIABLE) or f"{POSTGRESQL_URL_VARIABLE} is not set"
+        terminalreporter.write_line(
+            f"{len(skipped)} tests were skipped because they need PostgreSQL: {reason}. "
+            "Everything else ran; CI runs them all.",
+            yellow=True,
+            bold=True,
+        )
 
 
 def _with_search_path(url: str, schema_name: str) -> str:

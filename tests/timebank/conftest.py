@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 import ledger
+from tests.conftest import POSTGRESQL_URL_VARIABLE, SKIP_REASON_VARIABLE, postgresql_base_url
 from timebank import schema
 from timebank.app import create_app
 
-POSTGRESQL_URL_VARIABLE = "TIMEBANK_TEST_DATABASE_URL"
 PROBE_TABLE = 'op.create_table("test_probe", sa.Column("id", sa.Integer(), primary_key=True))'
 
 NEXT_MIGRATION = '''"""A revision newer than the shipped ones, for tests only."""
@@ -46,19 +46,8 @@ def downgrade() -> None:
 def clean_environment(monkeypatch):
     """No ``TIMEBANK_`` setting from the shell that runs the tests leaks into them."""
     for name in list(os.environ):
-        if name.startswith("TIMEBANK_") and name != POSTGRESQL_URL_VARIABLE:
+        if name.startswith("TIMEBANK_") and name not in (POSTGRESQL_URL_VARIABLE, SKIP_REASON_VARIABLE):
             monkeypatch.delenv(name)
-
-
-def postgresql_base_url() -> str:
-    """The PostgreSQL server's test database; skip without one (fail under CI)."""
-    url = os.environ.get(POSTGRESQL_URL_VARIABLE)
-    if url:
-        return url
-    message = f"PostgreSQL tests need {POSTGRESQL_URL_VARIABLE} (see README.md)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {message}: CI must run the PostgreSQL tests", pytrace=False)
-    pytest.skip(message)
 
 
 def with_search_path(url: str, schema_name: str) -> str:

@@ -4,13 +4,18 @@ and helpers to fill in forms the way a browser does (with the CSRF token from th
 from __future__ import annotations
 
 import re
+import secrets
+import time
 
 import pytest
 import sqlalchemy as sa
 
+from api.auth import SESSION_PASSWORD_KEY, SESSION_USER_KEY
 from tests.world import PASSWORD
+from timebank import credentials
 from timebank.app import create_app
-from timebank.models import LoginFailure, RevokedSession
+from timebank.models import LoginFailure, RevokedSession, User
+from timebank.web.sessions import SESSION_ID_KEY
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -26,18 +31,26 @@ def make_web_app(database_url: str, instance_path, **overrides):
     return create_app(config)
 
 
+def forget_logins(app) -> None:
+    """Failed logins and ended sessions are kept in the database: each test starts without any, and with the
+    real clock."""
+    with app.extensions["timebank"].engine.begin() as connection:
+        connection.execute(sa.delete(LoginFailure))
+        connection.execute(sa.delete(RevokedSession))
+    web = app.extensions["timebank_web"]
+    web.login_throttle.clock = web.revoked_sessions.clock = time.time
+
+
 @pytest.fixture
 def make_app(database_url, tmp_path):
-    """Build apps on the session's database; disposes their engines afterwards."""
+    """Build apps on the session's database (for a test that needs settings of its own); disposes their engines
+    afterwards."""
     apps = []
 
     def make(**overrides):
         app = make_web_app(database_url, tmp_path / "instance", **overrides)
         apps.append(app)
-        # Failed logins and ended sessions are kept in the database: each test starts without any.
-        with app.extensions["timebank"].engine.begin() as connection:
-            connection.execute(sa.delete(LoginFailure))
-            connection.execute(sa.delete(RevokedSession))
+        forget_logins(app)
         return app
 
     yield make
@@ -45,14 +58,24 @@ def make_app(database_url, tmp_path):
         app.extensions["timebank"].engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def shared_web_app(database_url, tmp_path_factory):
+    """The app with the testing settings, built once per database and worker (building one takes ~0.2 s)."""
+    app = make_web_app(database_url, tmp_path_factory.mktemp("web-instance"))
+    yield app
+    app.extensions["timebank"].engine.dispose()
+
+
 @pytest.fixture
-def web_app(make_app):
-    """An app of its own per test, without the login counters and ended sessions of earlier tests.
+def web_app(shared_web_app):
+    """The app, without the login counters and ended sessions of earlier tests. The app keeps nothing else between
+    requests: everything it remembers is in the database, where each test has a community of its own.
 
     Not named ``app``: pytest-flask would keep a request context open around the test, and every request of the
     test client would then share one ``g`` (which caches who is signed in).
     """
-    return make_app()
+    forget_logins(shared_web_app)
+    return shared_web_app
 
 
 @pytest.fixture
@@ -73,6 +96,23 @@ def log_in(client, email: str, password: str = PASSWORD, **request_options):
     return client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(page)}, **request_options
     )
+
+
+def sign_in(client, email: str) -> None:
+    """Start the client signed in as the user with ``email``, with the session a successful login leaves, made
+    server-side. For tests that are not about logging in: the login form (CSRF and argon2) is proven by
+    test_login.py and the journeys; this skips its ~40 ms."""
+    app = client.application
+    database = app.extensions["timebank"].database
+    user_id = database.read(lambda *, session: session.scalar(sa.select(User.id).where(User.email == email)))
+    assert user_id is not None, f"no user {email}"
+    fingerprint = database.read(credentials.session_fingerprint, user_id=user_id)
+    with client.session_transaction() as session:
+        session.clear()
+        session[SESSION_ID_KEY] = secrets.token_urlsafe(24)
+        session[SESSION_USER_KEY] = user_id
+        session[SESSION_PASSWORD_KEY] = fingerprint
+        session.permanent = True
 
 
 def log_out(client):

@@ -12,7 +12,7 @@ import re
 import pytest
 
 import ledger
-from tests.web.conftest import csrf_token, log_in, submit, text
+from tests.web.conftest import csrf_token, sign_in, submit, text
 from tests.world import START, World, add_user
 from timebank import members, payments, pot
 from timebank.access import Actor
@@ -63,7 +63,7 @@ def in_english(world: World, person) -> None:
 def coordinator(client, world) -> World:
     """The world, with its coordinator logged in (reading English)."""
     in_english(world, world.coordinator)
-    log_in(client, world.coordinator.user.email)
+    sign_in(client, world.coordinator.user.email)
     return world
 
 
@@ -170,7 +170,7 @@ def _visit(client, world: World, method: str, path: str, *, exchange_id: int):
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_a_member_who_is_not_a_coordinator_is_refused_every_coordinator_page(client, world, method, path):
     exchange = disputed_exchange(world)
-    log_in(client, world.cor.user.email)
+    sign_in(client, world.cor.user.email)
     before = balance(world, world.ans), membership(world, world.ans.id).status
     response = _visit(client, world, method, path, exchange_id=exchange.id)
     assert response.status_code == 403
@@ -180,7 +180,7 @@ def test_a_member_who_is_not_a_coordinator_is_refused_every_coordinator_page(cli
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_a_coordinator_of_another_community_finds_no_coordinator_page(client, world, other_world, method, path):
     exchange = disputed_exchange(world)
-    log_in(client, other_world.coordinator.user.email)
+    sign_in(client, other_world.coordinator.user.email)
     response = _visit(client, world, method, path, exchange_id=exchange.id)
     assert response.status_code == 404
 
@@ -192,7 +192,7 @@ def test_a_visitor_is_sent_to_the_login_page(client, world):
 
 def test_an_administrator_who_is_no_member_may_coordinate_but_has_nothing_to_give_to_the_pot(client, world):
     in_english(world, world.admin)
-    log_in(client, world.admin.user.email)
+    sign_in(client, world.admin.user.email)
     assert client.get(address(world)).status_code == 200
     page = text(client.get(address(world, "/pot")))
     assert "Give from the pot to a member" in page and "Give your own time to the pot" not in page

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.conftest import csrf_token, log_in, submit, text
+from tests.web.conftest import csrf_token, sign_in, submit, text
 from timebank import communities, credentials, errors, members, payments, safeguarding
 from timebank.web import charts
 from timebank.web.refusals import refusal_text
@@ -123,7 +123,7 @@ def nothing_changed(world) -> None:
 
 def test_a_member_is_refused_every_page_and_every_form_here(client, people):
     world = people
-    log_in(client, world.ans.user.email)
+    sign_in(client, world.ans.user.email)
 
     for path in [*pages(world), url(world, "/safeguarding")]:
         assert client.get(path).status_code == 403, path
@@ -134,7 +134,7 @@ def test_a_member_is_refused_every_page_and_every_form_here(client, people):
 
 def test_a_coordinator_of_another_community_finds_none_of_these_pages(client, people, other_world):
     world = people
-    log_in(client, other_world.coordinator.user.email)
+    sign_in(client, other_world.coordinator.user.email)
 
     for path in [*pages(world), url(world, "/safeguarding")]:
         assert client.get(path).status_code == 404, path
@@ -145,7 +145,7 @@ def test_a_coordinator_of_another_community_finds_none_of_these_pages(client, pe
 
 def test_a_coordinator_who_is_not_a_safeguarding_officer_may_not_see_or_record_checks(client, people):
     world = people
-    log_in(client, world.coordinator.user.email)
+    sign_in(client, world.coordinator.user.email)
 
     assert client.get(url(world, "/safeguarding")).status_code == 403
     data = {"membership_id": str(world.bert.id), "scheme": "vog", "seen_on": "2026-03-01", "review_on": "2027-03-01"}
@@ -157,7 +157,7 @@ def test_a_coordinator_who_is_not_a_safeguarding_officer_may_not_see_or_record_c
 
 def test_every_page_here_is_kept_out_of_caches(client, people):
     world = people
-    log_in(client, world.coordinator.user.email)
+    sign_in(client, world.coordinator.user.email)
 
     for path in pages(world):
         answer = client.get(path)
@@ -169,7 +169,7 @@ def test_every_page_here_is_kept_out_of_caches(client, people):
 
 
 def test_the_report_says_the_figures_in_words(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
 
     page = text(client.get(url(spring, "/coordinate/report"), query_string=SPRING))
 
@@ -184,7 +184,7 @@ def test_the_report_says_the_figures_in_words(client, spring):
 
 
 def test_the_chart_of_minutes_per_month_has_one_bar_per_month_with_help(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
 
     page = text(client.get(url(spring, "/coordinate/report"), query_string=SPRING))
 
@@ -205,7 +205,7 @@ def test_the_chart_of_minutes_per_month_has_one_bar_per_month_with_help(client, 
 
 
 def test_the_charts_per_category_and_of_active_members_have_their_figures_beside_them(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
 
     page = text(client.get(url(spring, "/coordinate/report"), query_string=SPRING))
 
@@ -228,7 +228,7 @@ def test_the_charts_per_category_and_of_active_members_have_their_figures_beside
 
 
 def test_the_report_covers_the_last_12_months_unless_told_otherwise(client, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     page = text(client.get(url(people, "/coordinate/report")))
 
@@ -257,7 +257,7 @@ def test_the_report_covers_the_last_12_months_unless_told_otherwise(client, peop
     ],
 )
 def test_a_period_that_is_not_right_is_refused_next_to_its_field(client, web_app, people, period, field, message):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     for path in ("/coordinate/report", "/coordinate/report.csv"):
         answer = client.get(url(people, path), query_string=period)
@@ -270,7 +270,7 @@ def test_a_period_that_is_not_right_is_refused_next_to_its_field(client, web_app
 
 
 def test_the_report_downloads_as_csv_with_its_header_and_figures(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
     page = text(client.get(url(spring, "/coordinate/report"), query_string=SPRING))
     link = re.search(r'href="([^"]*report\.csv[^"]*)"', page).group(1).replace("&amp;", "&")
 
@@ -308,7 +308,7 @@ def statement_lines(page: str) -> list[tuple[str, ...]]:
 
 
 def test_a_coordinator_prints_a_members_statement_with_running_balance(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
 
     answer = client.get(
         url(spring, f"/coordinate/members/{spring.ans.id}/statement"),
@@ -332,7 +332,7 @@ def test_a_coordinator_prints_a_members_statement_with_running_balance(client, s
 
 
 def test_a_statement_of_a_later_period_opens_with_the_balance_then(client, spring):
-    log_in(client, spring.coordinator.user.email)
+    sign_in(client, spring.coordinator.user.email)
 
     page = text(
         client.get(
@@ -346,7 +346,7 @@ def test_a_statement_of_a_later_period_opens_with_the_balance_then(client, sprin
 
 
 def test_a_statement_refuses_a_period_that_is_not_right(client, web_app, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     page = text(
         client.get(
@@ -360,7 +360,7 @@ def test_a_statement_refuses_a_period_that_is_not_right(client, web_app, people)
 
 
 def test_a_statement_of_someone_not_in_this_community_is_not_found(client, people, other_world):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     assert client.get(url(people, f"/coordinate/members/{other_world.ans.id}/statement")).status_code == 404
     assert client.get(url(people, "/coordinate/members/999999999/statement")).status_code == 404
@@ -376,7 +376,7 @@ def test_a_coordinator_of_two_communities_sees_a_members_statement_only_under_th
     )
     world.db.run(members.approve_member, actor=other_world.admin.actor, membership_id=membership.id)
     world.db.run(members.set_role, actor=other_world.admin.actor, membership_id=membership.id, role="coordinator")
-    log_in(client, both.user.email)
+    sign_in(client, both.user.email)
 
     assert client.get(url(world, f"/coordinate/members/{other_world.ans.id}/statement")).status_code == 404
     assert client.get(url(other_world, f"/coordinate/members/{other_world.ans.id}/statement")).status_code == 200
@@ -398,7 +398,7 @@ def check_data(world, **changes) -> dict:
 
 def test_an_officer_records_a_check_and_sees_it_due_and_who_looked(client, people):
     world = people
-    log_in(client, world.officer.user.email)
+    sign_in(client, world.officer.user.email)
     page = text(client.get(url(world, "/safeguarding")))
     assert "<h1>Safeguarding checks</h1>" in page and "None right now." in page
     assert f'<option value="{world.bert.id}">Bert Jansen (Dapperbuurt)</option>' in page
@@ -442,7 +442,7 @@ def test_an_officer_records_a_check_and_sees_it_due_and_who_looked(client, peopl
 )
 def test_a_refused_check_keeps_what_was_typed_and_records_nothing(client, web_app, people, changes, field, message):
     world = people
-    log_in(client, world.officer.user.email)
+    sign_in(client, world.officer.user.email)
     data = check_data(world, **changes)
 
     answer = submit(client, url(world, "/safeguarding"), data=data)
@@ -480,7 +480,7 @@ def community(world):
 
 
 def test_the_settings_page_shows_the_limits_in_hours_and_minutes_with_the_floor_below_zero(client, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     page = text(client.get(url(people, "/coordinate/settings")))
 
@@ -492,7 +492,7 @@ def test_the_settings_page_shows_the_limits_in_hours_and_minutes_with_the_floor_
 
 
 def test_a_coordinator_changes_the_settings(client, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     answer = submit(client, url(people, "/coordinate/settings"), data=SETTINGS)
 
@@ -528,7 +528,7 @@ def test_a_coordinator_changes_the_settings(client, people):
     ],
 )
 def test_a_refused_setting_keeps_what_was_typed_and_changes_nothing(client, web_app, people, changes, field, message):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
     data = {**SETTINGS, **changes}
 
     answer = submit(client, url(people, "/coordinate/settings"), data=data)
@@ -552,7 +552,7 @@ def test_a_refused_setting_keeps_what_was_typed_and_changes_nothing(client, web_
 
 
 def test_a_coordinator_adds_a_category_whose_short_code_comes_from_its_english_name(client, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     answer = submit(
         client,
@@ -568,7 +568,7 @@ def test_a_coordinator_adds_a_category_whose_short_code_comes_from_its_english_n
 
 
 def test_a_refused_category_keeps_what_was_typed_and_adds_nothing(client, web_app, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
     before = people.db.read(communities.categories, community_id=people.community_id, include_retired=True)
 
     answer = submit(
@@ -587,7 +587,7 @@ def test_a_refused_category_keeps_what_was_typed_and_adds_nothing(client, web_ap
 
 
 def test_a_coordinator_renames_a_category_and_retires_it_and_brings_it_back(client, people):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
     category_id = people.categories["klussen"]
     path = url(people, f"/coordinate/categories/{category_id}")
     assert input_value(text(client.get(path)), "name_en") == "Odd jobs"
@@ -611,7 +611,7 @@ def test_a_coordinator_renames_a_category_and_retires_it_and_brings_it_back(clie
 
 
 def test_a_category_of_another_community_is_not_found(client, people, other_world):
-    log_in(client, people.coordinator.user.email)
+    sign_in(client, people.coordinator.user.email)
 
     assert client.get(url(people, f"/coordinate/categories/{other_world.categories['klussen']}")).status_code == 404
 
@@ -621,7 +621,7 @@ def test_a_category_of_another_community_is_not_found(client, people, other_worl
 
 def test_a_new_partner_keys_secret_is_shown_once_and_works_until_revoked(client, web_app, people):
     world = people
-    log_in(client, world.coordinator.user.email)
+    sign_in(client, world.coordinator.user.email)
 
     answer = submit(
         client,
@@ -656,7 +656,7 @@ def test_a_new_partner_keys_secret_is_shown_once_and_works_until_revoked(client,
 
 def test_a_refused_partner_key_keeps_its_name_and_makes_no_key(client, web_app, people):
     world = people
-    log_in(client, world.coordinator.user.email)
+    sign_in(client, world.coordinator.user.email)
 
     answer = submit(client, url(world, "/coordinate/partner-keys"), data={"name": "School app"})
 

@@ -34,7 +34,9 @@ def test_the_api_keeps_its_problems(client):
 
 
 @pytest.fixture
-def failing_app(web_app):
+def failing_app(make_app):
+    web_app = make_app()  # an app of its own: it gets routes of its own
+
     def boom():
         raise RuntimeError("secret internals")
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from markupsafe import escape
 
-from tests.web.conftest import csrf_token, log_in, submit, text
+from tests.web.conftest import csrf_token, sign_in, submit, text
 from timebank import balances, exchanges, listings, members, payments
 from timebank.models import ExchangeStatus
 from timebank.web.pages import REFUSALS
@@ -30,7 +30,7 @@ def people(world):
 
 def client_for(web_app, person):
     client = web_app.test_client()
-    log_in(client, person.user.email)
+    sign_in(client, person.user.email)
     return client
 
 

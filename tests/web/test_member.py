@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from tests.web.conftest import csrf_token, log_in, submit, text
+from tests.web.conftest import csrf_token, sign_in, submit, text
 from tests.world import add_user
 from timebank import communities, exchanges, listings, matching, members, payments
 from timebank.bookkeeping import AccountFigures
@@ -38,7 +38,7 @@ def english(world, *people) -> None:
 def enter(client, world, person) -> None:
     """``person`` logs in, reading English."""
     english(world, person)
-    log_in(client, person.user.email)
+    sign_in(client, person.user.email)
 
 
 def post(world, person, *, kind="request", title="Walk my dog", category="klussen", minutes=90, **extra) -> Listing:
@@ -317,7 +317,7 @@ def test_the_gauge_draws_from_zero_to_the_balance_within_floor_and_ceiling():
 
 def test_an_administrator_who_is_not_a_member_sees_a_note_instead_of_a_balance(client, world):
     english(world, world.admin)
-    log_in(client, world.admin.user.email)
+    sign_in(client, world.admin.user.email)
     response = client.get(home_url(world))
     page = text(response)
     assert response.status_code == 200 and "You are not a member of this time bank" in page
@@ -351,7 +351,7 @@ def test_the_listings_page_shows_each_listing_with_what_it_is_and_who_posted_it(
 
 def test_categories_are_named_in_the_pages_language(client, world):
     post(world, world.bert, category="klussen")
-    log_in(client, world.ans.user.email)  # Ans reads Dutch
+    sign_in(client, world.ans.user.email)  # Ans reads Dutch
     page = text(client.get(listings_url(world)))
     assert "Klussen" in page and "Odd jobs" not in page
     assert '<strong class="amount">2 u</strong>' in text(client.get(home_url(world)))
@@ -883,5 +883,5 @@ def test_editing_someone_elses_listing_is_refused_and_changes_nothing(client, wo
 
 def test_a_signed_in_person_who_belongs_to_no_community_gets_not_found(client, world):
     stranger = add_user(world.db, language="en")
-    log_in(client, stranger.email)
+    sign_in(client, stranger.email)
     assert client.get(home_url(world)).status_code == 404

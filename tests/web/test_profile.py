@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.timebank.test_reports import at, confirmed_exchange, transfer
-from tests.web.conftest import csrf_token, log_in, submit, text
+from tests.web.conftest import csrf_token, log_in, sign_in, submit, text
 from tests.world import PASSWORD
 from timebank import exchanges, members, pot
 from timebank.models import Membership, User
@@ -29,7 +29,7 @@ def leave_page(world) -> str:
 def in_english(client, world, person) -> None:
     """Log ``person`` in with English as their language (the tests read the English texts)."""
     world.db.run(members.update_user_settings, actor=person.actor, preferred_language="en")
-    log_in(client, person.user.email)
+    sign_in(client, person.user.email)
 
 
 def membership(world, person) -> Membership:
@@ -179,13 +179,13 @@ def test_the_thank_you_notes_i_received_are_on_my_profile(client, world):
 
 def test_another_community_or_a_visitor_gets_no_profile_page(client, world, other_world):
     assert client.get(profile_page(world)).status_code == 302
-    log_in(client, other_world.ans.user.email)
+    sign_in(client, other_world.ans.user.email)
     assert client.get(profile_page(world)).status_code == 404
     assert client.get(profile_page(other_world)).status_code == 200
 
 
 def test_an_administrator_who_is_no_member_has_no_profile_in_the_community(client, world):
-    log_in(client, world.admin.user.email)
+    sign_in(client, world.admin.user.email)
     assert client.get(profile_page(world)).status_code == 404
     assert client.get(leave_page(world)).status_code == 404
 
@@ -217,7 +217,7 @@ def test_a_visitor_is_asked_to_log_in_for_every_account_page(client):
 
 
 def test_a_new_language_is_used_from_the_next_page_on(client, world):
-    log_in(client, world.ans.user.email)
+    sign_in(client, world.ans.user.email)
     assert lang(client.get("/account")) == "nl"
 
     response = submit(
@@ -307,7 +307,7 @@ def test_guessing_the_current_password_is_throttled_like_logging_in(client, worl
 
 def test_my_data_download_holds_my_email_and_memberships_and_nothing_of_anyone_else(client, world):
     confirmed_exchange(world, helper=world.ans, helped=world.bert, minutes=60, confirmed_at=at(3, 5))
-    log_in(client, world.ans.user.email)
+    sign_in(client, world.ans.user.email)
 
     response = client.get("/account/data.json")
 
