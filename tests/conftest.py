@@ -17,7 +17,6 @@ from hypothesis import settings
 
 import ledger
 from ledger.database import create_engine
-from tests import machine
 from timebank import schema
 
 POSTGRESQL_URL_VARIABLE = "TIMEBANK_TEST_DATABASE_URL"
@@ -42,28 +41,6 @@ def postgresql_base_url() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true: {message}; CI must run the PostgreSQL tests", pytrace=False)
     pytest.skip(message)
-
-
-def pytest_configure(config):
-    """Under pytest-xdist, the controlling process makes the directory where workers agree on sharing the machine
-    (tests/machine.py)."""
-    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
-        config.stash[LOCK_DIR] = machine.make_lock_dir()
-
-
-def pytest_unconfigure(config):
-    if LOCK_DIR in config.stash:
-        machine.remove_lock_dir(config.stash[LOCK_DIR])
-
-
-LOCK_DIR = pytest.StashKey[str]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """A test marked ``exclusive`` has the machine to itself; the others share it (tests/machine.py)."""
-    with machine.machine_share(exclusive=item.get_closest_marker(machine.MARKER) is not None):
-        return (yield)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -110,6 +87,11 @@ def fresh_database_url(kind: str, directory) -> tuple[str, callable]:
         return f"sqlite:///{directory / f'test-{uuid.uuid4().hex[:8]}.sqlite'}", lambda: None
     return fresh_postgresql_url()
 
+
+# The tests that load the whole machine (a gunicorn server under 32 clients, SIGKILLs, a PostgreSQL outage, writes
+# during a backup): under pytest-xdist (make test) they all run on one worker, one after the other, so that no two
+# of them run beside each other; the other worker meanwhile runs ordinary tests.
+UNDER_LOAD = pytest.mark.xdist_group("under_load")
 
 DATABASE_KINDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -30,7 +30,7 @@ from click.testing import CliRunner
 
 import ledger
 from ledger import errors as ledger_errors
-from tests.conftest import postgresql_base_url
+from tests.conftest import UNDER_LOAD, postgresql_base_url
 from tests.system.servers import throwaway_postgresql_database
 from tests.world import START, build_world, join
 from timebank import backup, errors, payments, schema
@@ -218,6 +218,7 @@ SUMMARY = re.compile(
 )
 
 
+@UNDER_LOAD
 def test_timebank_backup_under_write_load_is_a_consistent_copy_that_verifies(live_sqlite, tmp_path):
     url, engine, db, people = live_sqlite
     destination = tmp_path / "backups" / "timebank-backup.sqlite"
@@ -374,6 +375,7 @@ def new_postgresql_database() -> Iterator[str]:
         yield url
 
 
+@UNDER_LOAD
 @pytest.mark.postgresql
 def test_pg_dump_under_write_load_restores_into_a_new_database_that_verifies(tmp_path):
     pg_dump, pg_restore = postgresql_tool("pg_dump"), postgresql_tool("pg_restore")

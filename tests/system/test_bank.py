@@ -13,13 +13,13 @@ import os
 
 import pytest
 
-from tests.conftest import DATABASE_KINDS
+from tests.conftest import DATABASE_KINDS, UNDER_LOAD
 from tests.system.load import Load, audit, build_bank, environment_number
 from tests.system.servers import running_gunicorn, system_database
 
 CLIENTS = 32
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, UNDER_LOAD]
 
 
 def requests_for(kind: str) -> int:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.conftest import DATABASE_KINDS
+from tests.conftest import DATABASE_KINDS, UNDER_LOAD
 from tests.system.load import Load, audit, build_bank, environment_number
 from tests.system.servers import Gunicorn, running_gunicorn, system_database
 
@@ -26,7 +26,7 @@ WORKERS = 3
 # Requests the restarted server answers before the next kill, so that every kill finds requests in flight.
 MINIMUM_GAP = 20
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, UNDER_LOAD]
 
 
 def requests_for(kind: str) -> int:

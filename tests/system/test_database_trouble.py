@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 import ledger
 from ledger.models import transaction_table
+from tests.conftest import UNDER_LOAD
 from tests.system.servers import Gunicorn, free_port
 from tests.web.conftest import csrf_token
 from tests.world import PASSWORD, build_world
@@ -48,7 +49,7 @@ from timebank.app import create_app
 from timebank.database import Database
 from timebank.logs import REQUEST_ID_HEADER
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, UNDER_LOAD]
 
 POSTGRESQL_BIN = Path(os.environ.get("TIMEBANK_POSTGRESQL_BIN", "/usr/lib/postgresql/15/bin"))
 CONNECT_TIMEOUT_SECONDS = 2
