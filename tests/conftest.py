@@ -43,17 +43,25 @@ def postgresql_base_url() -> str:
     pytest.skip(message)
 
 
-def pytest_terminal_summary(terminalreporter):
-    """Say plainly how many tests were skipped for want of PostgreSQL, and why (the last line a developer reads)."""
-    skipped = [
-        report
+POSTGRESQL_SKIPS = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Count the tests skipped for want of PostgreSQL (said last, in ``pytest_unconfigure``)."""
+    config.stash[POSTGRESQL_SKIPS] = sum(
+        POSTGRESQL_URL_VARIABLE in str(report.longrepr) or "PostgreSQL" in str(report.longrepr)
         for report in terminalreporter.stats.get("skipped", [])
-        if POSTGRESQL_URL_VARIABLE in str(report.longrepr) or "PostgreSQL" in str(report.longrepr)
-    ]
-    if skipped:
+    )
+
+
+def pytest_unconfigure(config):
+    """The run's very last line, below the counts: how many tests were skipped for want of PostgreSQL, and why."""
+    skipped = config.stash.get(POSTGRESQL_SKIPS, 0)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if skipped and reporter is not None:
         reason = os.environ.get(SKIP_REASON_VARIABLE) or f"{POSTGRESQL_URL_VARIABLE} is not set"
-        terminalreporter.write_line(
-            f"{len(skipped)} tests were skipped because they need PostgreSQL: {reason}. "
+        reporter.write_line(
+            f"{skipped} tests were skipped because they need PostgreSQL: {reason}. "
             "Everything else ran; CI runs them all.",
             yellow=True,
             bold=True,
