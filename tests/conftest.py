@@ -61,7 +61,7 @@ def pytest_unconfigure(config):
     if skipped and reporter is not None:
         reason = os.environ.get(SKIP_REASON_VARIABLE) or f"{POSTGRESQL_URL_VARIABLE} is not set"
         reporter.write_line(
-            f"{skipped} {'test was' if skipped == 1 else 'tests were'} skipped because they need PostgreSQL: {reason}. "
+            f"{skipped} {'test was' if skipped == 1 else 'tests were'} skipped for want of PostgreSQL: {reason}. "
             "Everything else ran; CI runs them all.",
             yellow=True,
             bold=True,
