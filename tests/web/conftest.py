@@ -4,18 +4,16 @@ and helpers to fill in forms the way a browser does (with the CSRF token from th
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
+import flask
 import pytest
 import sqlalchemy as sa
 
-from api.auth import SESSION_PASSWORD_KEY, SESSION_USER_KEY
 from tests.world import PASSWORD
-from timebank import credentials
 from timebank.app import create_app
 from timebank.models import LoginFailure, RevokedSession, User
-from timebank.web.sessions import SESSION_ID_KEY
+from timebank.web import sessions
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -99,20 +97,21 @@ def log_in(client, email: str, password: str = PASSWORD, **request_options):
 
 
 def sign_in(client, email: str) -> None:
-    """Start the client signed in as the user with ``email``, with the session a successful login leaves, made
-    server-side. For tests that are not about logging in: the login form (CSRF and argon2) is proven by
-    test_login.py and the journeys; this skips its ~40 ms."""
+    """Start the client signed in as the user with ``email``, with the session a successful login leaves (made by
+    the login's own ``start_session``, server-side). For tests that are not about logging in: the login form (CSRF
+    and argon2) is proven by test_login.py and the journeys; this skips its ~40 ms."""
     app = client.application
-    database = app.extensions["timebank"].database
-    user_id = database.read(lambda *, session: session.scalar(sa.select(User.id).where(User.email == email)))
+    user_id = app.extensions["timebank"].database.read(
+        lambda *, session: session.scalar(sa.select(User.id).where(User.email == email))
+    )
     assert user_id is not None, f"no user {email}"
-    fingerprint = database.read(credentials.session_fingerprint, user_id=user_id)
+    with app.test_request_context():
+        sessions.start_session(user_id=user_id, revoked=app.extensions["timebank_web"].revoked_sessions)
+        made, permanent = dict(flask.session), flask.session.permanent
     with client.session_transaction() as session:
         session.clear()
-        session[SESSION_ID_KEY] = secrets.token_urlsafe(24)
-        session[SESSION_USER_KEY] = user_id
-        session[SESSION_PASSWORD_KEY] = fingerprint
-        session.permanent = True
+        session.update(made)
+        session.permanent = permanent
 
 
 def log_out(client):
